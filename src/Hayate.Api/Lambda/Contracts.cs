@@ -1,0 +1,185 @@
+using System.Text.Json.Serialization;
+
+namespace Hayate.Api.Lambda;
+
+// Request and response shapes of the Lambda API (botocore model lambda/2015-03-31), member names as the model spells them.
+
+internal sealed class CreateFunctionRequest
+{
+    public string? FunctionName { get; set; }
+    public string? Runtime { get; set; }
+    public string? Role { get; set; }
+    public string? Handler { get; set; }
+    public FunctionCode? Code { get; set; }
+    public string? Description { get; set; }
+    public int? Timeout { get; set; }
+    public int? MemorySize { get; set; }
+    public bool? Publish { get; set; }
+    public string? PackageType { get; set; }
+    public EnvironmentShape? Environment { get; set; }
+    public EphemeralStorageShape? EphemeralStorage { get; set; }
+    public List<string>? Architectures { get; set; }
+    public Dictionary<string, string>? Tags { get; set; }
+}
+
+internal sealed class FunctionCode
+{
+    public byte[]? ZipFile { get; set; }
+    public string? S3Bucket { get; set; }
+    public string? S3Key { get; set; }
+    public string? S3ObjectVersion { get; set; }
+    public string? ImageUri { get; set; }
+}
+
+internal sealed class EnvironmentShape
+{
+    public Dictionary<string, string>? Variables { get; set; }
+}
+
+internal sealed class EphemeralStorageShape
+{
+    public int? Size { get; set; }
+}
+
+internal sealed class UpdateFunctionCodeRequest
+{
+    public byte[]? ZipFile { get; set; }
+    public string? S3Bucket { get; set; }
+    public string? S3Key { get; set; }
+    public string? S3ObjectVersion { get; set; }
+    public string? ImageUri { get; set; }
+    public bool? Publish { get; set; }
+    public bool? DryRun { get; set; }
+    public string? RevisionId { get; set; }
+    public List<string>? Architectures { get; set; }
+}
+
+internal sealed class UpdateFunctionConfigurationRequest
+{
+    public string? Role { get; set; }
+    public string? Handler { get; set; }
+    public string? Description { get; set; }
+    public int? Timeout { get; set; }
+    public int? MemorySize { get; set; }
+    public EnvironmentShape? Environment { get; set; }
+    public string? Runtime { get; set; }
+    public string? RevisionId { get; set; }
+    public EphemeralStorageShape? EphemeralStorage { get; set; }
+}
+
+internal sealed class FunctionConfigurationShape
+{
+    public required string FunctionName { get; init; }
+    public required string FunctionArn { get; init; }
+    public required string Runtime { get; init; }
+    public required string Role { get; init; }
+    public required string Handler { get; init; }
+    public required long CodeSize { get; init; }
+    public required string Description { get; init; }
+    public required int Timeout { get; init; }
+    public required int MemorySize { get; init; }
+    public required string LastModified { get; init; }
+    public required string CodeSha256 { get; init; }
+    public required string Version { get; init; }
+    public EnvironmentShape? Environment { get; init; }
+    public TracingConfigShape TracingConfig { get; init; } = new();
+    public required string RevisionId { get; init; }
+    public string State { get; init; } = "Active";
+    public string LastUpdateStatus { get; init; } = "Successful";
+    public string PackageType { get; init; } = "Zip";
+    public required List<string> Architectures { get; init; }
+    public required EphemeralStorageShape EphemeralStorage { get; init; }
+    public SnapStartShape SnapStart { get; init; } = new();
+    public required LoggingConfigShape LoggingConfig { get; init; }
+}
+
+internal sealed class TracingConfigShape
+{
+    public string Mode { get; init; } = "PassThrough";
+}
+
+internal sealed class SnapStartShape
+{
+    public string ApplyOn { get; init; } = "None";
+    public string OptimizationStatus { get; init; } = "Off";
+}
+
+internal sealed class LoggingConfigShape
+{
+    public string LogFormat { get; init; } = "Text";
+    public required string LogGroup { get; init; }
+}
+
+internal sealed class GetFunctionResponse
+{
+    public required FunctionConfigurationShape Configuration { get; init; }
+    public required FunctionCodeLocation Code { get; init; }
+}
+
+internal sealed class FunctionCodeLocation
+{
+    public string RepositoryType { get; init; } = "S3";
+    public required string Location { get; init; }
+}
+
+internal sealed class ListFunctionsResponse
+{
+    public string? NextMarker { get; init; }
+    public required List<FunctionConfigurationShape> Functions { get; init; }
+}
+
+internal sealed class AccountSettingsResponse
+{
+    public required AccountLimitShape AccountLimit { get; init; }
+    public required AccountUsageShape AccountUsage { get; init; }
+}
+
+internal sealed class AccountLimitShape
+{
+    public long TotalCodeSize { get; init; }
+    public long CodeSizeUnzipped { get; init; }
+    public long CodeSizeZipped { get; init; }
+    public int ConcurrentExecutions { get; init; }
+    public int UnreservedConcurrentExecutions { get; init; }
+}
+
+internal sealed class AccountUsageShape
+{
+    public long TotalCodeSize { get; init; }
+    public long FunctionCount { get; init; }
+}
+
+internal sealed class LogEventShape
+{
+    [JsonPropertyName("id")]
+    public long Id { get; init; }
+
+    [JsonPropertyName("timestamp")]
+    public long Timestamp { get; init; }
+
+    [JsonPropertyName("logStreamName")]
+    public required string LogStreamName { get; init; }
+
+    [JsonPropertyName("message")]
+    public required string Message { get; init; }
+}
+
+internal sealed class LogEventsResponse
+{
+    [JsonPropertyName("events")]
+    public required List<LogEventShape> Events { get; init; }
+
+    [JsonPropertyName("nextToken")]
+    public long NextToken { get; init; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNamingPolicy = JsonKnownNamingPolicy.Unspecified)]
+[JsonSerializable(typeof(CreateFunctionRequest))]
+[JsonSerializable(typeof(UpdateFunctionCodeRequest))]
+[JsonSerializable(typeof(UpdateFunctionConfigurationRequest))]
+[JsonSerializable(typeof(FunctionConfigurationShape))]
+[JsonSerializable(typeof(GetFunctionResponse))]
+[JsonSerializable(typeof(ListFunctionsResponse))]
+[JsonSerializable(typeof(AccountSettingsResponse))]
+[JsonSerializable(typeof(LogEventsResponse))]
+internal sealed partial class LambdaJson : JsonSerializerContext;

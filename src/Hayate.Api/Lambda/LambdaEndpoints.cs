@@ -1,0 +1,431 @@
+using System.Globalization;
+using System.Text;
+using Hayate.Api.Wire;
+using Hayate.Core.Errors;
+using Hayate.Core.Functions;
+using Hayate.Invocation.Concurrency;
+using Hayate.Invocation.Functions;
+using Hayate.Invocation.Invoking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hayate.Api.Lambda;
+
+/// <summary>The Lambda control-plane and Invoke operations, rest-json, at the model's paths and status codes.</summary>
+public static class LambdaEndpoints
+{
+    private const int MaxListItems = 10_000;
+    private const int DefaultListItems = 50;
+
+    public static IEndpointRouteBuilder MapLambdaApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/2015-03-31/functions", CreateFunction);
+        app.MapGet("/2015-03-31/functions", ListFunctions);
+        app.MapGet("/2015-03-31/functions/{FunctionName}", GetFunction);
+        app.MapGet("/2015-03-31/functions/{FunctionName}/configuration", GetFunctionConfiguration);
+        app.MapPut("/2015-03-31/functions/{FunctionName}/code", UpdateFunctionCode);
+        app.MapPut("/2015-03-31/functions/{FunctionName}/configuration", UpdateFunctionConfiguration);
+        app.MapDelete("/2015-03-31/functions/{FunctionName}", DeleteFunction);
+        app.MapPost("/2015-03-31/functions/{FunctionName}/invocations", Invoke);
+        app.MapGet("/2016-08-19/account-settings", GetAccountSettings);
+        return app;
+    }
+
+    private static async Task CreateFunction(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var body = await ApiRequest.ReadBodyAsync(context, Limits.MaxCodeRequestSize, "CreateFunction");
+        if (!body.Ok)
+        {
+            await WireErrors.WriteAsync(context, body.Error);
+            return;
+        }
+
+        var parsed = ApiRequest.Parse(body.Value, LambdaJson.Default.CreateFunctionRequest);
+        if (!parsed.Ok)
+        {
+            await WireErrors.WriteAsync(context, parsed.Error);
+            return;
+        }
+
+        var request = parsed.Value;
+        var error = RequireMembers(("functionName", request.FunctionName), ("role", request.Role), ("code", request.Code));
+        var reference = default(FunctionRef);
+        if (error is null && !FunctionArn.TryParse(request.FunctionName!, out reference))
+        {
+            error = InvalidFunctionName(request.FunctionName!);
+        }
+        else if (error is null && reference.Qualifier is not null)
+        {
+            error = LambdaErrors.InvalidParameter("Unsupported: function name with qualifier on create.");
+        }
+
+        error ??= request.PackageType is not null and not "Zip"
+            ? LambdaErrors.InvalidParameter($"PackageType {request.PackageType} is not supported by Hayate: use Zip.")
+            : null;
+        error ??= request.Code!.ZipFile is null
+            ? LambdaErrors.InvalidParameter(request.Code.S3Bucket is not null || request.Code.ImageUri is not null
+                ? "Hayate takes code as Code.ZipFile only (S3 and container images are not supported yet)."
+                : "Please provide a source for function code.")
+            : null;
+        error ??= CheckArchitectures(request.Architectures);
+        if (error is not null)
+        {
+            await WireErrors.WriteAsync(context, error);
+            return;
+        }
+
+        var settings = new FunctionSettings
+        {
+            Runtime = request.Runtime,
+            Handler = request.Handler,
+            Role = request.Role,
+            Description = request.Description,
+            MemorySize = request.MemorySize,
+            Timeout = request.Timeout,
+            EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
+            Environment = request.Environment?.Variables,
+        };
+        var created = await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, context.RequestAborted);
+        if (!created.Ok)
+        {
+            await WireErrors.WriteAsync(context, created.Error);
+            return;
+        }
+
+        await ApiResponse.WriteJsonAsync(context, 201, Shapes.Configuration(manager, created.Value), LambdaJson.Default.FunctionConfigurationShape);
+    }
+
+    private static async Task ListFunctions(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var query = context.Request.Query;
+        var maxItems = DefaultListItems;
+        if (query.TryGetValue("MaxItems", out var max) && (!int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out maxItems) || maxItems is < 1 or > MaxListItems))
+        {
+            await WireErrors.WriteAsync(context, LambdaErrors.Validation("maxItems", max.ToString(), $"Member must have value less than or equal to {MaxListItems} and greater than or equal to 1"));
+            return;
+        }
+
+        string? after = null;
+        if (query.TryGetValue("Marker", out var marker) && marker.ToString().Length > 0)
+        {
+            after = Markers.Decode(marker.ToString());
+            if (after is null)
+            {
+                await WireErrors.WriteAsync(context, LambdaErrors.InvalidParameter("Invalid Marker."));
+                return;
+            }
+        }
+
+        var page = await manager.ListAsync(after, maxItems + 1, context.RequestAborted);
+        var functions = page.Take(maxItems).Select(f => Shapes.Configuration(manager, f)).ToList();
+        var response = new ListFunctionsResponse
+        {
+            Functions = functions,
+            NextMarker = page.Count > maxItems ? Markers.Encode(page[maxItems - 1].Name) : null,
+        };
+        await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListFunctionsResponse);
+    }
+
+    private static async Task GetFunction(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var function = await ResolveAsync(context, manager);
+        if (!function.Ok)
+        {
+            await WireErrors.WriteAsync(context, function.Error);
+            return;
+        }
+
+        var request = context.Request;
+        var response = new GetFunctionResponse
+        {
+            Configuration = Shapes.Configuration(manager, function.Value),
+            Code = new FunctionCodeLocation { Location = $"{request.Scheme}://{request.Host}/_hayate/code/{function.Value.CodeSha256Hex}.zip" },
+        };
+        await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.GetFunctionResponse);
+    }
+
+    private static async Task GetFunctionConfiguration(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var function = await ResolveAsync(context, manager);
+        if (!function.Ok)
+        {
+            await WireErrors.WriteAsync(context, function.Error);
+            return;
+        }
+
+        await ApiResponse.WriteJsonAsync(context, 200, Shapes.Configuration(manager, function.Value), LambdaJson.Default.FunctionConfigurationShape);
+    }
+
+    private static async Task UpdateFunctionCode(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var reference = ReferenceOf(context);
+        if (!reference.Ok)
+        {
+            await WireErrors.WriteAsync(context, reference.Error);
+            return;
+        }
+
+        var body = await ApiRequest.ReadBodyAsync(context, Limits.MaxCodeRequestSize, "UpdateFunctionCode");
+        if (!body.Ok)
+        {
+            await WireErrors.WriteAsync(context, body.Error);
+            return;
+        }
+
+        var parsed = ApiRequest.Parse(body.Value, LambdaJson.Default.UpdateFunctionCodeRequest);
+        if (!parsed.Ok)
+        {
+            await WireErrors.WriteAsync(context, parsed.Error);
+            return;
+        }
+
+        var request = parsed.Value;
+        var error = request.ZipFile is null
+            ? LambdaErrors.InvalidParameter(request.S3Bucket is not null || request.ImageUri is not null
+                ? "Hayate takes code as ZipFile only (S3 and container images are not supported yet)."
+                : "Please provide a source for function code.")
+            : CheckArchitectures(request.Architectures);
+        if (error is not null)
+        {
+            await WireErrors.WriteAsync(context, error);
+            return;
+        }
+
+        var updated = await manager.UpdateCodeAsync(reference.Value, request.ZipFile!, request.RevisionId, request.DryRun == true, context.RequestAborted);
+        if (!updated.Ok)
+        {
+            await WireErrors.WriteAsync(context, updated.Error);
+            return;
+        }
+
+        await ApiResponse.WriteJsonAsync(context, 200, Shapes.Configuration(manager, updated.Value), LambdaJson.Default.FunctionConfigurationShape);
+    }
+
+    private static async Task UpdateFunctionConfiguration(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var reference = ReferenceOf(context);
+        if (!reference.Ok)
+        {
+            await WireErrors.WriteAsync(context, reference.Error);
+            return;
+        }
+
+        var body = await ApiRequest.ReadBodyAsync(context, 1024 * 1024, "UpdateFunctionConfiguration");
+        if (!body.Ok)
+        {
+            await WireErrors.WriteAsync(context, body.Error);
+            return;
+        }
+
+        var parsed = ApiRequest.Parse(body.Value, LambdaJson.Default.UpdateFunctionConfigurationRequest);
+        if (!parsed.Ok)
+        {
+            await WireErrors.WriteAsync(context, parsed.Error);
+            return;
+        }
+
+        var request = parsed.Value;
+        var settings = new FunctionSettings
+        {
+            Runtime = request.Runtime,
+            Handler = request.Handler,
+            Role = request.Role,
+            Description = request.Description,
+            MemorySize = request.MemorySize,
+            Timeout = request.Timeout,
+            EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
+            Environment = request.Environment is null ? null : request.Environment.Variables ?? new Dictionary<string, string>(),
+        };
+        var updated = await manager.UpdateConfigurationAsync(reference.Value, settings, request.RevisionId, context.RequestAborted);
+        if (!updated.Ok)
+        {
+            await WireErrors.WriteAsync(context, updated.Error);
+            return;
+        }
+
+        await ApiResponse.WriteJsonAsync(context, 200, Shapes.Configuration(manager, updated.Value), LambdaJson.Default.FunctionConfigurationShape);
+    }
+
+    private static async Task DeleteFunction(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var reference = ReferenceOf(context);
+        if (!reference.Ok)
+        {
+            await WireErrors.WriteAsync(context, reference.Error);
+            return;
+        }
+
+        var error = await manager.DeleteAsync(reference.Value, context.RequestAborted);
+        if (error is not null)
+        {
+            await WireErrors.WriteAsync(context, error);
+            return;
+        }
+
+        context.Response.StatusCode = 204;
+    }
+
+    private static async Task Invoke(HttpContext context)
+    {
+        var invoker = context.RequestServices.GetRequiredService<Invoker>();
+        var reference = ReferenceOf(context);
+        if (!reference.Ok)
+        {
+            await WireErrors.WriteAsync(context, reference.Error);
+            return;
+        }
+
+        var headers = context.Request.Headers;
+        var typeHeader = headers["X-Amz-Invocation-Type"].ToString();
+        InvocationType? type = typeHeader switch
+        {
+            "" or "RequestResponse" => InvocationType.RequestResponse,
+            "Event" => InvocationType.Event,
+            "DryRun" => InvocationType.DryRun,
+            _ => null,
+        };
+        var logType = headers["X-Amz-Log-Type"].ToString();
+        var error = type is null
+            ? LambdaErrors.Validation("invocationType", typeHeader, "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")
+            : logType is not ("" or "None" or "Tail")
+                ? LambdaErrors.Validation("logType", logType, "Member must satisfy enum value set: [None, Tail]")
+                : null;
+        if (error is not null)
+        {
+            await WireErrors.WriteAsync(context, error);
+            return;
+        }
+
+        var limit = type == InvocationType.Event ? Limits.MaxAsyncPayload : Limits.MaxSyncPayload;
+        var body = await ApiRequest.ReadBodyAsync(context, limit, "InvokeFunction");
+        if (!body.Ok)
+        {
+            await WireErrors.WriteAsync(context, body.Error);
+            return;
+        }
+
+        var call = new InvokeCall(reference.Value, type!.Value, body.Value, logType == "Tail" && type == InvocationType.RequestResponse, headers["X-Amz-Client-Context"].ToString());
+        var result = await invoker.InvokeAsync(call, context.RequestAborted);
+        if (!result.Ok)
+        {
+            await WireErrors.WriteAsync(context, result.Error);
+            return;
+        }
+
+        var outcome = result.Value;
+        var response = context.Response;
+        response.StatusCode = outcome.StatusCode;
+        response.Headers["X-Amz-Executed-Version"] = outcome.ExecutedVersion;
+        if (outcome.FunctionError is not null)
+        {
+            response.Headers["X-Amz-Function-Error"] = outcome.FunctionError;
+        }
+
+        if (outcome.LogResult is not null)
+        {
+            response.Headers["X-Amz-Log-Result"] = outcome.LogResult;
+        }
+
+        if (outcome.StatusCode == 200)
+        {
+            response.ContentType = "application/json";
+            response.ContentLength = outcome.Payload.Length;
+            await response.Body.WriteAsync(outcome.Payload, context.RequestAborted);
+        }
+    }
+
+    private static async Task GetAccountSettings(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var limiter = context.RequestServices.GetRequiredService<ConcurrencyLimiter>();
+        var (count, total) = await manager.UsageAsync(context.RequestAborted);
+        var response = new AccountSettingsResponse
+        {
+            AccountLimit = new AccountLimitShape
+            {
+                TotalCodeSize = Limits.TotalCodeSize,
+                CodeSizeUnzipped = Limits.MaxUnzippedCodeSize,
+                CodeSizeZipped = Limits.MaxZippedCodeSize,
+                ConcurrentExecutions = limiter.Limit,
+                UnreservedConcurrentExecutions = limiter.Limit,
+            },
+            AccountUsage = new AccountUsageShape { TotalCodeSize = total, FunctionCount = count },
+        };
+        await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.AccountSettingsResponse);
+    }
+
+    /// <summary>The function named in the path, with the Qualifier query parameter folded in.</summary>
+    private static Result<FunctionRef> ReferenceOf(HttpContext context)
+    {
+        var raw = context.Request.RouteValues["FunctionName"] as string ?? "";
+        if (!FunctionArn.TryParse(raw, out var reference))
+        {
+            return InvalidFunctionName(raw);
+        }
+
+        if (context.Request.Query.TryGetValue("Qualifier", out var q) && q.ToString() is { Length: > 0 } qualifier)
+        {
+            if (reference.Qualifier is not null && reference.Qualifier != qualifier)
+            {
+                return LambdaErrors.InvalidParameter("The derived qualifier from the function name does not match the specified qualifier.");
+            }
+
+            reference = reference with { Qualifier = qualifier };
+        }
+
+        return reference;
+    }
+
+    private static async Task<Result<FunctionConfiguration>> ResolveAsync(HttpContext context, FunctionManager manager)
+    {
+        var reference = ReferenceOf(context);
+        return reference.Ok ? await manager.GetAsync(reference.Value, context.RequestAborted) : reference.Error;
+    }
+
+    private static LambdaError InvalidFunctionName(string value) =>
+        LambdaErrors.Validation("functionName", value, @"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?");
+
+    private static LambdaError? RequireMembers(params (string Name, object? Value)[] members)
+    {
+        var missing = members.Where(m => m.Value is null).Select(m => m.Name).ToList();
+        if (missing.Count == 0)
+        {
+            return null;
+        }
+
+        var detail = string.Join("; ", missing.Select(m => $"Value null at '{m}' failed to satisfy constraint: Member must not be null"));
+        return new LambdaError("ValidationException", 400, $"{missing.Count} validation error{(missing.Count > 1 ? "s" : "")} detected: {detail}");
+    }
+
+    private static LambdaError? CheckArchitectures(List<string>? architectures) =>
+        architectures is null || (architectures.Count == 1 && architectures[0] is "x86_64" or "arm64")
+            ? null
+            : LambdaErrors.Validation("architectures", string.Join(",", architectures), "Member must have length less than or equal to 1, Member must satisfy enum value set: [x86_64, arm64]");
+
+    /// <summary>Opaque list markers: the last name of the page, base64url-encoded.</summary>
+    private static class Markers
+    {
+        public static string Encode(string name) => Convert.ToBase64String(Encoding.UTF8.GetBytes(name));
+
+        public static string? Decode(string marker)
+        {
+            try
+            {
+                return Encoding.UTF8.GetString(Convert.FromBase64String(marker));
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+    }
+}

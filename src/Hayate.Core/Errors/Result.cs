@@ -1,0 +1,25 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Hayate.Core.Errors;
+
+/// <summary>A value or the Lambda error that stopped it: expected outcomes are results, not exceptions.</summary>
+public readonly struct Result<T>
+{
+    private Result(T? value, LambdaError? error)
+    {
+        Value = value;
+        Error = error;
+    }
+
+    public T? Value { get; }
+
+    public LambdaError? Error { get; }
+
+    [MemberNotNullWhen(true, nameof(Value))]
+    [MemberNotNullWhen(false, nameof(Error))]
+    public bool Ok => Error is null;
+
+    public static implicit operator Result<T>(T value) => new(value, null);
+
+    public static implicit operator Result<T>(LambdaError error) => new(default, error);
+}

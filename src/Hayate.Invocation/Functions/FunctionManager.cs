@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+using Hayate.Core.Errors;
+using Hayate.Core.Functions;
+using Hayate.Sandboxes.Pooling;
+using Hayate.Storage.Code;
+using Hayate.Storage.Functions;
+
+namespace Hayate.Invocation.Functions;
+
+/// <summary>Where the account lives: region and account id used in every ARN.</summary>
+public sealed record AccountOptions
+{
+    public string Region { get; init; } = "us-east-1";
+    public string AccountId { get; init; } = "000000000000";
+}
+
+/// <summary>
+/// The control plane of functions: validates, stores code and configuration, keeps a read cache
+/// for the invoke path, and retires warm sandboxes when a function changes.
+/// </summary>
+public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandboxHost sandboxes, AccountOptions account, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, FunctionConfiguration> _cache = new(StringComparer.Ordinal);
+
+    public AccountOptions Account => account;
+
+    public string ArnOf(string name, string? qualifier = null) => FunctionArn.For(account.Region, account.AccountId, name, qualifier);
+
+    public async Task<Result<FunctionConfiguration>> CreateAsync(string name, FunctionSettings settings, byte[] zip, CancellationToken cancellationToken)
+    {
+        if (FunctionValidator.Validate(settings, creating: true) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (await store.GetAsync(name, cancellationToken) is not null)
+        {
+            return LambdaErrors.Conflict($"Function already exist: {name}");
+        }
+
+        var stored = await code.PutAsync(zip, cancellationToken);
+        if (!stored.Ok)
+        {
+            return stored.Error;
+        }
+
+        var function = new FunctionConfiguration
+        {
+            Name = name,
+            Runtime = settings.Runtime!,
+            Handler = settings.Handler!,
+            Role = settings.Role!,
+            Description = settings.Description ?? "",
+            MemorySize = settings.MemorySize ?? Limits.DefaultMemorySize,
+            Timeout = settings.Timeout ?? Limits.DefaultTimeout,
+            EphemeralStorageSize = settings.EphemeralStorageSize ?? Limits.MinEphemeralStorage,
+            Environment = settings.Environment ?? new Dictionary<string, string>(),
+            CodeSha256Hex = stored.Value.Sha256Hex,
+            CodeSize = stored.Value.Size,
+            RevisionId = Guid.NewGuid().ToString(),
+            LastModified = time.GetUtcNow(),
+        };
+        if (!await store.TryCreateAsync(function, cancellationToken))
+        {
+            return LambdaErrors.Conflict($"Function already exist: {name}");
+        }
+
+        _cache[name] = function;
+        return function;
+    }
+
+    public async Task<Result<FunctionConfiguration>> GetAsync(FunctionRef reference, CancellationToken cancellationToken)
+    {
+        if (reference.Qualifier is not null and not "$LATEST")
+        {
+            return LambdaErrors.FunctionNotFound(ArnOf(reference.Name, reference.Qualifier));
+        }
+
+        if (_cache.TryGetValue(reference.Name, out var cached))
+        {
+            return cached;
+        }
+
+        var function = await store.GetAsync(reference.Name, cancellationToken);
+        if (function is null)
+        {
+            return LambdaErrors.FunctionNotFound(ArnOf(reference.Name, reference.Qualifier));
+        }
+
+        _cache[reference.Name] = function;
+        return function;
+    }
+
+    public Task<IReadOnlyList<FunctionConfiguration>> ListAsync(string? afterName, int limit, CancellationToken cancellationToken) =>
+        store.ListAsync(afterName, limit, cancellationToken);
+
+    public async Task<Result<FunctionConfiguration>> UpdateCodeAsync(FunctionRef reference, byte[] zip, string? revisionId, bool dryRun, CancellationToken cancellationToken)
+    {
+        var current = await GetAsync(reference, cancellationToken);
+        if (!current.Ok)
+        {
+            return current.Error;
+        }
+
+        if (revisionId is not null && revisionId != current.Value.RevisionId)
+        {
+            return LambdaErrors.PreconditionFailed();
+        }
+
+        var stored = await code.PutAsync(zip, cancellationToken);
+        if (!stored.Ok)
+        {
+            return stored.Error;
+        }
+
+        var updated = current.Value with
+        {
+            CodeSha256Hex = stored.Value.Sha256Hex,
+            CodeSize = stored.Value.Size,
+            RevisionId = Guid.NewGuid().ToString(),
+            LastModified = time.GetUtcNow(),
+        };
+        return dryRun ? updated with { RevisionId = current.Value.RevisionId } : await ReplaceAsync(current.Value, updated, cancellationToken);
+    }
+
+    public async Task<Result<FunctionConfiguration>> UpdateConfigurationAsync(FunctionRef reference, FunctionSettings settings, string? revisionId, CancellationToken cancellationToken)
+    {
+        if (FunctionValidator.Validate(settings, creating: false) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var current = await GetAsync(reference, cancellationToken);
+        if (!current.Ok)
+        {
+            return current.Error;
+        }
+
+        if (revisionId is not null && revisionId != current.Value.RevisionId)
+        {
+            return LambdaErrors.PreconditionFailed();
+        }
+
+        var c = current.Value;
+        var updated = c with
+        {
+            Runtime = settings.Runtime ?? c.Runtime,
+            Handler = settings.Handler ?? c.Handler,
+            Role = settings.Role ?? c.Role,
+            Description = settings.Description ?? c.Description,
+            MemorySize = settings.MemorySize ?? c.MemorySize,
+            Timeout = settings.Timeout ?? c.Timeout,
+            EphemeralStorageSize = settings.EphemeralStorageSize ?? c.EphemeralStorageSize,
+            Environment = settings.Environment ?? c.Environment,
+            RevisionId = Guid.NewGuid().ToString(),
+            LastModified = time.GetUtcNow(),
+        };
+        return await ReplaceAsync(c, updated, cancellationToken);
+    }
+
+    private async Task<Result<FunctionConfiguration>> ReplaceAsync(FunctionConfiguration current, FunctionConfiguration updated, CancellationToken cancellationToken)
+    {
+        if (!await store.TryUpdateAsync(updated, current.RevisionId, cancellationToken))
+        {
+            _cache.TryRemove(current.Name, out _);
+            return LambdaErrors.Conflict($"The operation cannot be performed at this time. An update is in progress for resource: {ArnOf(current.Name)}");
+        }
+
+        _cache[updated.Name] = updated;
+        await sandboxes.RetireAsync(updated.Name, updated.SandboxIdentity);
+        return updated;
+    }
+
+    public async Task<LambdaError?> DeleteAsync(FunctionRef reference, CancellationToken cancellationToken)
+    {
+        if (reference.Qualifier is not null and not "$LATEST")
+        {
+            return LambdaErrors.FunctionNotFound(ArnOf(reference.Name, reference.Qualifier));
+        }
+
+        if (reference.Qualifier is "$LATEST")
+        {
+            return LambdaErrors.InvalidParameter("$LATEST version cannot be deleted without deleting the function.");
+        }
+
+        if (!await store.DeleteAsync(reference.Name, cancellationToken))
+        {
+            return LambdaErrors.FunctionNotFound(ArnOf(reference.Name));
+        }
+
+        _cache.TryRemove(reference.Name, out _);
+        await sandboxes.RetireAsync(reference.Name, keepIdentity: null);
+        return null;
+    }
+
+    public Task<(long Count, long TotalCodeSize)> UsageAsync(CancellationToken cancellationToken) => store.UsageAsync(cancellationToken);
+
+    public string ZipPath(FunctionConfiguration function) => code.ZipPath(function.CodeSha256Hex);
+
+    public string CodeDirectory(FunctionConfiguration function) => code.DirectoryOf(function.CodeSha256Hex);
+}

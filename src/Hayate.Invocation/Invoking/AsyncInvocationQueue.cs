@@ -1,0 +1,62 @@
+using System.Threading.Channels;
+using Hayate.Invocation.Concurrency;
+using Hayate.Invocation.Functions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hayate.Invocation.Invoking;
+
+/// <summary>An accepted asynchronous event waiting to run.</summary>
+public sealed record QueuedInvocation(string FunctionName, string RequestId, byte[] Payload, string? ClientContext);
+
+/// <summary>
+/// Runs Event invocations in the background, within the concurrency limit. In memory for now:
+/// the durable queue with Lambda's retry rules replaces it (issue 4).
+/// </summary>
+public sealed partial class AsyncInvocationQueue(Invoker invoker, FunctionManager functions, ConcurrencyLimiter limiter, TimeProvider time, ILogger<AsyncInvocationQueue> logger) : BackgroundService
+{
+    private const int Workers = 16;
+    private readonly Channel<QueuedInvocation> _queue = Channel.CreateUnbounded<QueuedInvocation>();
+
+    public void Enqueue(QueuedInvocation invocation) => _queue.Writer.TryWrite(invocation);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => WorkAsync(stoppingToken)));
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var item in _queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                while (!limiter.TryAcquire())
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), time, stoppingToken);
+                }
+
+                try
+                {
+                    var function = await functions.GetAsync(new Core.Functions.FunctionRef(item.FunctionName, null), stoppingToken);
+                    if (function.Ok)
+                    {
+                        await invoker.RunAsync(function.Value, item.RequestId, item.Payload, item.ClientContext, tailLog: false, stoppingToken);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogFailed(logger, ex, item.RequestId);
+                }
+                finally
+                {
+                    limiter.Release();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Error, Message = "asynchronous invocation {RequestId} failed")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string requestId);
+}

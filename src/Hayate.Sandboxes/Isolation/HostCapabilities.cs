@@ -1,0 +1,147 @@
+using Hayate.Core.Functions;
+
+namespace Hayate.Sandboxes.Isolation;
+
+/// <summary>
+/// What this host lets us enforce, found once at start: bubblewrap, a private network namespace
+/// per sandbox (needs root to enter it), cgroups, and where the interpreters are.
+/// </summary>
+public sealed class HostCapabilities
+{
+    private HostCapabilities()
+    {
+    }
+
+    /// <summary>Path of bwrap, or null when sandboxes run as plain processes.</summary>
+    public string? Bwrap { get; private init; }
+
+    /// <summary>True when each sandbox gets its own network namespace with the Runtime API at 127.0.0.1:9001.</summary>
+    public bool PrivateNetwork { get; private init; }
+
+    public required Cgroups Cgroups { get; init; }
+    public required string RuntimesDirectory { get; init; }
+    public string? Python { get; private init; }
+    public string? Node { get; private init; }
+
+    /// <summary>Host directories (outside /usr) that must be visible read-only inside for the interpreters to run.</summary>
+    public IReadOnlyList<string> ExtraReadOnlyDirectories { get; private init; } = [];
+
+    /// <summary>Protections that are off on this host, each with what to do about it.</summary>
+    public IReadOnlyList<string> Warnings { get; private init; } = [];
+
+    public static HostCapabilities Detect(SandboxOptions options)
+    {
+        var warnings = new List<string>();
+        var isRoot = Native.geteuid() == 0;
+        string? bwrap = null;
+        if (!string.Equals(options.Isolation, "process", StringComparison.Ordinal))
+        {
+            bwrap = FindExecutable("bwrap");
+            if (bwrap is null)
+            {
+                if (string.Equals(options.Isolation, "bwrap", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException("Sandboxes:Isolation is 'bwrap' but bubblewrap is not installed: apt-get install bubblewrap");
+                }
+
+                warnings.Add("bubblewrap (bwrap) is not installed: functions run as plain processes with NO isolation (shared filesystem, network and /tmp). Install it with: apt-get install bubblewrap");
+            }
+        }
+        else
+        {
+            warnings.Add("Sandboxes:Isolation is 'process': functions run as plain processes with NO isolation");
+        }
+
+        var privateNetwork = bwrap is not null && isRoot;
+        if (bwrap is not null && !isRoot)
+        {
+            warnings.Add("not running as root: sandboxes share the host network (the Runtime API listens on a loopback port per sandbox)");
+        }
+
+        var cgroups = Cgroups.Detect("hayate");
+        if (!cgroups.Enabled)
+        {
+            warnings.Add($"cgroups are off: {cgroups.Problem}; memory, process-count and CPU limits are NOT enforced");
+        }
+
+        var runtimes = options.RuntimesDirectory ?? Path.Combine(AppContext.BaseDirectory, "runtimes");
+        var python = options.PythonPath ?? FindFirst("/usr/bin/python3", "/usr/local/bin/python3") ?? FindExecutable("python3");
+        var node = options.NodePath ?? FindFirst("/usr/bin/node", "/usr/local/bin/node") ?? FindExecutable("node");
+        if (python is null)
+        {
+            warnings.Add("python3 was not found: python runtimes cannot run (apt-get install python3)");
+        }
+
+        if (node is null)
+        {
+            warnings.Add("node was not found: nodejs runtimes cannot run (apt-get install nodejs)");
+        }
+
+        var extra = new List<string>();
+        foreach (var interpreter in new[] { python, node })
+        {
+            if (interpreter is null || bwrap is null)
+            {
+                continue;
+            }
+
+            var real = new FileInfo(interpreter).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? interpreter;
+            if (!real.StartsWith("/usr/", StringComparison.Ordinal))
+            {
+                // e.g. /opt/python/3.12/bin/python3 → /opt/python/3.12
+                var prefix = Path.GetDirectoryName(Path.GetDirectoryName(real));
+                if (prefix is not null && prefix != "/")
+                {
+                    extra.Add(prefix);
+                }
+            }
+        }
+
+        return new HostCapabilities
+        {
+            Bwrap = bwrap,
+            PrivateNetwork = privateNetwork,
+            Cgroups = cgroups,
+            RuntimesDirectory = runtimes,
+            Python = python,
+            Node = node,
+            ExtraReadOnlyDirectories = extra,
+            Warnings = warnings,
+        };
+    }
+
+    /// <summary>One line per protection, for the server's start banner.</summary>
+    public IEnumerable<string> Describe()
+    {
+        yield return Bwrap is null
+            ? "isolation: none (plain processes)"
+            : $"isolation: bubblewrap ({Bwrap}): user, pid, mount, ipc, uts{(PrivateNetwork ? ", net" : "")} namespaces; read-only /usr and /var/task; private /tmp";
+        yield return Cgroups.Enabled
+            ? $"cgroups: {Cgroups.Layout.ToString().ToLowerInvariant()}: memory limit = MemorySize, pids limit, cpu weight by memory"
+            : "cgroups: off";
+        yield return $"runtimes: python={Python ?? "missing"} node={Node ?? "missing"} bootstraps={RuntimesDirectory}";
+    }
+
+    public string? InterpreterFor(RuntimeKind kind) => kind switch
+    {
+        RuntimeKind.Python => Python,
+        RuntimeKind.Node => Node,
+        _ => null,
+    };
+
+    private static string? FindFirst(params string[] paths) => paths.FirstOrDefault(File.Exists);
+
+    private static string? FindExecutable(string name)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,348 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Hayate.Core.Functions;
+using Microsoft.Win32.SafeHandles;
+
+namespace Hayate.Sandboxes.Isolation;
+
+/// <summary>A started sandbox process: its output socket, its Runtime API listener and its cgroup.</summary>
+internal sealed record LaunchedProcess(Process Process, Socket Output, Socket Listener, SandboxCgroup? Cgroup);
+
+/// <summary>
+/// Starts one sandbox. The .NET process never forks or unshares itself: it starts bash with
+/// Process.Start (vfork), bash wires the inherited descriptors and execs bubblewrap, bubblewrap builds
+/// the namespaces, reports the child's pid on --info-fd and waits on --block-fd while we put the
+/// child in its cgroup and open the Runtime API socket inside its network namespace.
+/// </summary>
+internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
+{
+    public const int RuntimeApiPort = 9001;
+    private static readonly Lock SpawnLock = new();
+
+    public async Task<LaunchedProcess> LaunchAsync(SandboxSpec spec, string sandboxId, string logStream, CancellationToken cancellationToken)
+    {
+        var command = Command(spec);
+        var (outputOurs, outputTheirs) = Native.SocketPair();
+        var (blockRead, blockWrite) = Native.Pipe();
+        var (infoRead, infoWrite) = host.Bwrap is not null ? Native.Pipe() : (-1, -1);
+        var output = new Socket(new SafeSocketHandle(outputOurs, ownsHandle: true));
+        var cgroup = host.Cgroups.Create("sbx-" + sandboxId, spec.MemorySize, options.MaxProcesses);
+        Socket? listener = null;
+        Process? process = null;
+        try
+        {
+            if (!host.PrivateNetwork)
+            {
+                listener = ListenOnHost();
+            }
+
+            var runtimeApi = host.PrivateNetwork
+                ? $"127.0.0.1:{RuntimeApiPort}"
+                : $"127.0.0.1:{((IPEndPoint)listener!.LocalEndPoint!).Port}";
+
+            var start = new ProcessStartInfo("/bin/bash") { UseShellExecute = false };
+            start.Environment.Clear();
+            foreach (var (key, value) in Environment(spec, runtimeApi, logStream))
+            {
+                start.Environment[key] = value;
+            }
+
+            if (host.Bwrap is null)
+            {
+                start.WorkingDirectory = spec.CodeDirectory;
+            }
+
+            // bash -c SCRIPT sh ARGV…: stdin from /dev/null, stdout and stderr into our socket, then exec.
+            var wait = host.Bwrap is null ? $"read _ <&{blockRead}; " : "";
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"{wait}exec \"$@\" </dev/null >&{outputTheirs} 2>&{outputTheirs} {outputTheirs}>&-" + (host.Bwrap is null ? $" {blockRead}<&-" : ""));
+            start.ArgumentList.Add("sh");
+            if (host.Bwrap is not null)
+            {
+                foreach (var arg in BwrapArguments(spec, infoWrite, blockRead))
+                {
+                    start.ArgumentList.Add(arg);
+                }
+            }
+
+            foreach (var arg in command)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            lock (SpawnLock)
+            {
+                // Only the descriptors the child needs are inheritable, and only while it is being started.
+                Native.SetInheritable(outputTheirs, true);
+                Native.SetInheritable(blockRead, true);
+                if (infoWrite >= 0)
+                {
+                    Native.SetInheritable(infoWrite, true);
+                }
+
+                try
+                {
+                    process = Process.Start(start) ?? throw new InvalidOperationException("/bin/bash did not start");
+                }
+                finally
+                {
+                    Native.close(outputTheirs);
+                    Native.close(blockRead);
+                    if (infoWrite >= 0)
+                    {
+                        Native.close(infoWrite);
+                    }
+                }
+            }
+
+            int childPid;
+            if (host.Bwrap is not null)
+            {
+                childPid = await ReadChildPidAsync(infoRead, cancellationToken);
+                infoRead = -1;
+                if (host.PrivateNetwork)
+                {
+                    listener = ListenInNamespace(childPid);
+                }
+            }
+            else
+            {
+                childPid = process.Id;
+            }
+
+            cgroup?.Add(childPid);
+            ReadOnlySpan<byte> go = "\n"u8;
+            Native.write(blockWrite, go, go.Length);
+            return new LaunchedProcess(process, output, listener!, cgroup);
+        }
+        catch
+        {
+            try
+            {
+                process?.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            output.Dispose();
+            listener?.Dispose();
+            cgroup?.Destroy();
+            throw;
+        }
+        finally
+        {
+            Native.close(blockWrite);
+            if (infoRead >= 0)
+            {
+                Native.close(infoRead);
+            }
+        }
+    }
+
+    /// <summary>The runtime's own command line, as seen from inside the sandbox.</summary>
+    private List<string> Command(SandboxSpec spec)
+    {
+        var runtimeDir = host.Bwrap is null ? host.RuntimesDirectory : "/var/runtime";
+        var taskRoot = host.Bwrap is null ? spec.CodeDirectory : "/var/task";
+        return spec.Kind switch
+        {
+            RuntimeKind.Python => [host.Python ?? throw new SandboxStartException("Runtime.InvalidRuntime", "python3 is not installed on this host"), "-u", $"{runtimeDir}/python/bootstrap.py"],
+            RuntimeKind.Node => [host.Node ?? throw new SandboxStartException("Runtime.InvalidRuntime", "node is not installed on this host"), $"{runtimeDir}/node/bootstrap.mjs"],
+            _ => [ProvidedBootstrap(spec, taskRoot)],
+        };
+    }
+
+    /// <summary>A custom runtime's entry point: an executable named bootstrap at the root of the code.</summary>
+    private static string ProvidedBootstrap(SandboxSpec spec, string taskRoot)
+    {
+        var path = Path.Combine(spec.CodeDirectory, "bootstrap");
+        if (!File.Exists(path))
+        {
+            throw new SandboxStartException("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
+        }
+
+        if ((File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
+        {
+            throw new SandboxStartException("Runtime.InvalidEntrypoint", "fork/exec /var/task/bootstrap: permission denied");
+        }
+
+        return $"{taskRoot}/bootstrap";
+    }
+
+    private List<string> BwrapArguments(SandboxSpec spec, int infoFd, int blockFd)
+    {
+        var args = new List<string>
+        {
+            host.Bwrap!,
+            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--uid", "993", "--gid", "990", "--hostname", "sandbox",
+            "--info-fd", infoFd.ToString(CultureInfo.InvariantCulture),
+            "--block-fd", blockFd.ToString(CultureInfo.InvariantCulture),
+            "--ro-bind", "/usr", "/usr",
+        };
+        if (host.PrivateNetwork)
+        {
+            args.Add("--unshare-net");
+        }
+
+        foreach (var top in new[] { "bin", "sbin", "lib", "lib32", "lib64", "libx32" })
+        {
+            var path = "/" + top;
+            var info = new FileInfo(path);
+            if (info.LinkTarget is { } target)
+            {
+                args.AddRange(["--symlink", target, path]);
+            }
+            else if (Directory.Exists(path))
+            {
+                args.AddRange(["--ro-bind", path, path]);
+            }
+        }
+
+        foreach (var etc in EtcFiles)
+        {
+            args.AddRange(["--ro-bind-try", etc, etc]);
+        }
+
+        foreach (var dir in host.ExtraReadOnlyDirectories)
+        {
+            args.AddRange(["--ro-bind", dir, dir]);
+        }
+
+        var tmpBytes = ((long)spec.EphemeralStorageSize * 1024 * 1024).ToString(CultureInfo.InvariantCulture);
+        args.AddRange([
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--size", tmpBytes, "--perms", "1777", "--tmpfs", "/tmp",
+            "--ro-bind", spec.CodeDirectory, "/var/task",
+            "--ro-bind", host.RuntimesDirectory, "/var/runtime",
+            "--dir", "/opt",
+            "--chdir", "/var/task",
+            "--",
+        ]);
+        return args;
+    }
+
+    private static readonly string[] EtcFiles =
+    [
+        "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/ssl", "/etc/ca-certificates",
+        "/etc/pki", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/localtime", "/etc/passwd", "/etc/group",
+        "/etc/mime.types", "/etc/python3", "/etc/python3.11",
+    ];
+
+    /// <summary>The environment Lambda gives a function, then the function's own variables.</summary>
+    private Dictionary<string, string> Environment(SandboxSpec spec, string runtimeApi, string logStream)
+    {
+        var taskRoot = host.Bwrap is null ? spec.CodeDirectory : "/var/task";
+        var runtimeDir = host.Bwrap is null ? host.RuntimesDirectory : "/var/runtime";
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+            ["LD_LIBRARY_PATH"] = $"/lib64:/usr/lib64:{runtimeDir}:{runtimeDir}/lib:{taskRoot}:{taskRoot}/lib:/opt/lib",
+            ["LANG"] = "en_US.UTF-8",
+            ["TZ"] = ":UTC",
+            ["LAMBDA_TASK_ROOT"] = taskRoot,
+            ["LAMBDA_RUNTIME_DIR"] = runtimeDir,
+            ["_HANDLER"] = spec.Handler,
+            ["AWS_LAMBDA_RUNTIME_API"] = runtimeApi,
+            ["AWS_REGION"] = spec.Region,
+            ["AWS_DEFAULT_REGION"] = spec.Region,
+            ["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + spec.Runtime,
+            ["AWS_LAMBDA_FUNCTION_NAME"] = spec.FunctionName,
+            ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = spec.MemorySize.ToString(CultureInfo.InvariantCulture),
+            ["AWS_LAMBDA_FUNCTION_VERSION"] = spec.Version,
+            ["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand",
+            ["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + spec.FunctionName,
+            ["AWS_LAMBDA_LOG_STREAM_NAME"] = logStream,
+        };
+        if (spec.Kind == RuntimeKind.Node)
+        {
+            env["NODE_PATH"] = "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task";
+        }
+
+        foreach (var (key, value) in spec.Environment)
+        {
+            env[key] = value;
+        }
+
+        return env;
+    }
+
+    private static Socket ListenOnHost()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen(16);
+        return socket;
+    }
+
+    /// <summary>
+    /// Opens 127.0.0.1:9001 inside the sandbox's network namespace. setns changes only the calling
+    /// thread, so it runs on a short-lived thread of its own that never returns to a pool; the socket
+    /// stays bound to that namespace after the thread is gone.
+    /// </summary>
+    private static Socket ListenInNamespace(int pid)
+    {
+        Socket? socket = null;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var target = File.OpenHandle($"/proc/{pid}/ns/net");
+                if (Native.setns((int)target.DangerousGetHandle(), Native.CLONE_NEWNET) != 0)
+                {
+                    failure = new IOException($"setns into the sandbox network namespace failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                    return;
+                }
+
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                s.Bind(new IPEndPoint(IPAddress.Loopback, RuntimeApiPort));
+                s.Listen(16);
+                socket = s;
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "netns",
+        };
+        thread.Start();
+        thread.Join();
+        return socket ?? throw new IOException("cannot open the Runtime API inside the sandbox", failure);
+    }
+
+    private static async Task<int> ReadChildPidAsync(int fd, CancellationToken cancellationToken)
+    {
+        await using var stream = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 1, isAsync: false);
+        var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken);
+        if (buffer.Length == 0)
+        {
+            throw new SandboxStartException("Runtime.Unknown", "bubblewrap exited before the sandbox was created");
+        }
+
+        using var info = JsonDocument.Parse(buffer.ToArray());
+        return info.RootElement.GetProperty("child-pid").GetInt32();
+    }
+}
+
+/// <summary>The sandbox could not be started; carries the Lambda error type to answer with.</summary>
+public sealed class SandboxStartException(string errorType, string message) : Exception(message)
+{
+    public string ErrorType { get; } = errorType;
+}
+
+internal static class Utf8
+{
+    public static readonly Encoding NoBom = new UTF8Encoding(false);
+}

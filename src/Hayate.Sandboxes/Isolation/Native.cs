@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+
+namespace Hayate.Sandboxes.Isolation;
+
+/// <summary>The few libc calls .NET does not expose: inheritable pipes and network-namespace switching.</summary>
+internal static partial class Native
+{
+    public const int CLONE_NEWNET = 0x40000000;
+    private const int O_CLOEXEC = 0x80000;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int pipe2(Span<int> fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setns(int fd, int nstype);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint write(int fd, ReadOnlySpan<byte> buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint read(int fd, Span<byte> buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int socketpair(int domain, int type, int protocol, Span<int> fds);
+
+    [LibraryImport("libc")]
+    public static partial uint geteuid();
+
+    private const int F_SETFD = 2;
+    private const int AF_UNIX = 1;
+    private const int SOCK_STREAM = 1;
+    private const int SOCK_CLOEXEC = 0x80000;
+
+    /// <summary>A pipe whose ends are close-on-exec, so that no child inherits it by accident.</summary>
+    public static (int Read, int Write) Pipe()
+    {
+        Span<int> fds = stackalloc int[2];
+        if (pipe2(fds, O_CLOEXEC) != 0)
+        {
+            throw new IOException($"pipe2 failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return (fds[0], fds[1]);
+    }
+
+    /// <summary>A connected pair of stream sockets, both close-on-exec.</summary>
+    public static (int Ours, int Theirs) SocketPair()
+    {
+        Span<int> fds = stackalloc int[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        {
+            throw new IOException($"socketpair failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return (fds[0], fds[1]);
+    }
+
+    public static void SetInheritable(int fd, bool inheritable)
+    {
+        if (fcntl(fd, F_SETFD, inheritable ? 0 : 1) != 0)
+        {
+            throw new IOException($"fcntl(F_SETFD) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+}

@@ -1,0 +1,200 @@
+using System.Collections.Concurrent;
+using Hayate.Sandboxes.Isolation;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hayate.Sandboxes.Pooling;
+
+/// <summary>
+/// The Invocation layer's door to sandboxes: explicit messages (spec + invocation in, result out),
+/// so that it can later become a network hop to a worker node.
+/// </summary>
+public interface ISandboxHost
+{
+    Task<SandboxResult> InvokeAsync(SandboxSpec spec, SandboxInvocation invocation, CancellationToken cancellationToken);
+
+    /// <summary>Stops every sandbox of the function whose identity is not <paramref name="keepIdentity"/>.</summary>
+    Task RetireAsync(string functionName, string? keepIdentity);
+
+    /// <summary>How many sandboxes are running, busy or idle.</summary>
+    int Count { get; }
+}
+
+/// <summary>
+/// Keeps warm sandboxes per function identity: an idle one is reused (init ran already), a busy
+/// function scales out with more, idle ones are reaped after the idle timeout.
+/// </summary>
+public sealed partial class SandboxPool : BackgroundService, ISandboxHost
+{
+    private readonly ConcurrentDictionary<string, Group> _groups = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Sandbox, byte> _all = new();
+    private readonly Launcher _launcher;
+    private readonly SandboxOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SandboxPool> _logger;
+
+    public SandboxPool(HostCapabilities host, SandboxOptions options, TimeProvider time, ILogger<SandboxPool> logger)
+    {
+        _launcher = new Launcher(host, options);
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    public int Count => _all.Count;
+
+    public async Task<SandboxResult> InvokeAsync(SandboxSpec spec, SandboxInvocation invocation, CancellationToken cancellationToken)
+    {
+        var group = _groups.GetOrAdd(spec.Identity, static (_, s) => new Group(s.FunctionName), spec);
+        var sandbox = group.TakeIdle();
+        if (sandbox is null)
+        {
+            sandbox = await Sandbox.StartAsync(spec, _launcher, _time, _options, cancellationToken);
+            _all[sandbox] = 0;
+            LogStarted(_logger, sandbox.Id, spec.FunctionName);
+        }
+
+        try
+        {
+            var result = await sandbox.InvokeAsync(invocation, cancellationToken);
+            if (sandbox.Alive && !group.Retired)
+            {
+                group.Return(sandbox);
+                sandbox = null;
+            }
+
+            return result;
+        }
+        finally
+        {
+            if (sandbox is not null)
+            {
+                await StopAsync(sandbox);
+            }
+        }
+    }
+
+    public async Task RetireAsync(string functionName, string? keepIdentity)
+    {
+        foreach (var (identity, group) in _groups)
+        {
+            if (group.FunctionName != functionName || identity == keepIdentity)
+            {
+                continue;
+            }
+
+            group.Retired = true;
+            _groups.TryRemove(identity, out _);
+            foreach (var idle in group.TakeAllIdle())
+            {
+                await StopAsync(idle);
+            }
+        }
+    }
+
+    private async Task StopAsync(Sandbox sandbox)
+    {
+        _all.TryRemove(sandbox, out _);
+        await sandbox.DisposeAsync();
+        LogStopped(_logger, sandbox.Id, sandbox.Spec.FunctionName);
+    }
+
+    /// <summary>Reaps sandboxes that have been idle longer than the idle timeout.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(_options.IdleTimeout.TotalMilliseconds / 4, 50, 10_000));
+        using var timer = new PeriodicTimer(period, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                foreach (var group in _groups.Values)
+                {
+                    foreach (var expired in group.TakeExpired(_time, _options.IdleTimeout))
+                    {
+                        await StopAsync(expired);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await Task.WhenAll(_all.Keys.Select(s => s.DisposeAsync().AsTask()));
+        _all.Clear();
+    }
+
+    private sealed class Group(string functionName)
+    {
+        private readonly Lock _gate = new();
+        private readonly Stack<Sandbox> _idle = new();
+
+        public string FunctionName { get; } = functionName;
+
+        public volatile bool Retired;
+
+        public Sandbox? TakeIdle()
+        {
+            lock (_gate)
+            {
+                while (_idle.TryPop(out var sandbox))
+                {
+                    if (sandbox.Alive)
+                    {
+                        return sandbox;
+                    }
+                }
+
+                return null;
+            }
+        }
+
+        public void Return(Sandbox sandbox)
+        {
+            lock (_gate)
+            {
+                _idle.Push(sandbox);
+            }
+        }
+
+        public List<Sandbox> TakeAllIdle()
+        {
+            lock (_gate)
+            {
+                var all = _idle.ToList();
+                _idle.Clear();
+                return all;
+            }
+        }
+
+        public List<Sandbox> TakeExpired(TimeProvider time, TimeSpan idleTimeout)
+        {
+            lock (_gate)
+            {
+                var expired = _idle.Where(s => !s.Alive || time.GetElapsedTime(s.LastUsed) >= idleTimeout).ToList();
+                if (expired.Count > 0)
+                {
+                    var keep = _idle.Where(s => !expired.Contains(s)).Reverse().ToList();
+                    _idle.Clear();
+                    foreach (var s in keep)
+                    {
+                        _idle.Push(s);
+                    }
+                }
+
+                return expired;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "sandbox {SandboxId} started for {FunctionName}")]
+    private static partial void LogStarted(ILogger logger, string sandboxId, string functionName);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "sandbox {SandboxId} of {FunctionName} stopped")]
+    private static partial void LogStopped(ILogger logger, string sandboxId, string functionName);
+}

@@ -1,0 +1,501 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using Hayate.Sandboxes.Isolation;
+using Hayate.Sandboxes.RuntimeApi;
+
+namespace Hayate.Sandboxes;
+
+/// <summary>
+/// One running sandbox: a runtime process with its own Runtime API, serving one invocation at a
+/// time. Init code runs once, when the sandbox starts; every later invocation reuses it while warm.
+/// </summary>
+public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
+{
+    private static long _counter;
+    private readonly Lock _gate = new();
+    private readonly Process _process;
+    private readonly Socket _output;
+    private readonly SandboxCgroup? _cgroup;
+    private readonly RuntimeApiServer _runtimeApi;
+    private readonly TimeProvider _time;
+    private readonly SandboxOptions _options;
+    private readonly long _startedAt;
+    private readonly TaskCompletionSource<RuntimeEvent> _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _exited;
+    private readonly byte[] _readBuffer = new byte[16 * 1024];
+    private readonly CancellationTokenSource _stopping = new();
+    private MemoryStream _log = new();
+    private string _initOutput = "";
+    private Inflight? _current;
+    private TaskCompletionSource<RuntimeEvent> _nextEvent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private (ReadOnlyMemory<byte> Body, string? ErrorType)? _initError;
+    private bool _initialized;
+    private bool _outputClosed;
+    private int _disposed;
+
+    private Sandbox(string id, string logStream, SandboxSpec spec, LaunchedProcess launched, TimeProvider time, SandboxOptions options, long startedAt)
+    {
+        Id = id;
+        LogStream = logStream;
+        Spec = spec;
+        _process = launched.Process;
+        _output = launched.Output;
+        _cgroup = launched.Cgroup;
+        _time = time;
+        _options = options;
+        _startedAt = startedAt;
+        _runtimeApi = new RuntimeApiServer(launched.Listener, this);
+        _runtimeApi.Start();
+        _ = PumpOutputAsync();
+        _exited = WatchExitAsync();
+        LastUsed = time.GetTimestamp();
+    }
+
+    public string Id { get; }
+
+    public SandboxSpec Spec { get; }
+
+    /// <summary>The log stream this sandbox writes to (AWS_LAMBDA_LOG_STREAM_NAME).</summary>
+    public string LogStream { get; }
+
+    /// <summary>False once the process has exited, was killed, or failed its init.</summary>
+    public bool Alive => Volatile.Read(ref _disposed) == 0 && !_exited.IsCompleted && _initError is null;
+
+    /// <summary>Timestamp (TimeProvider ticks) of the end of the last invocation.</summary>
+    public long LastUsed { get; private set; }
+
+    internal static async Task<Sandbox> StartAsync(SandboxSpec spec, Launcher launcher, TimeProvider time, SandboxOptions options, CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref _counter).ToString(CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        var started = time.GetTimestamp();
+        var logStream = LogStreams.For(spec.Version);
+        var launched = await launcher.LaunchAsync(spec, id, logStream, cancellationToken);
+        return new Sandbox(id, logStream, spec, launched, time, options, started);
+    }
+
+    /// <summary>Runs one invocation to its end: response, function error, timeout, crash or init failure.</summary>
+    public async Task<SandboxResult> InvokeAsync(SandboxInvocation invocation, CancellationToken cancellationToken)
+    {
+        var inflight = new Inflight(invocation.RequestId);
+        var coldStart = !_initialized;
+        var oomBefore = _cgroup?.OomKills() ?? 0;
+        lock (_gate)
+        {
+            _current = inflight;
+        }
+
+        var invokeStart = _time.GetTimestamp();
+        var evt = new RuntimeEvent(
+            invocation.RequestId,
+            invocation.Payload,
+            0,
+            invocation.InvokedFunctionArn,
+            invocation.TraceId,
+            invocation.ClientContext,
+            invocation.CognitoIdentity);
+
+        TimeSpan? initDuration = null;
+        Outcome outcome;
+        try
+        {
+            // Hand the event to the runtime's pending (or next) GET /next; on a cold start that
+            // waits for init to finish, within the init timeout.
+            var delivered = inflight.Delivered.Task;
+            lock (_gate)
+            {
+                _nextEvent.TrySetResult(evt);
+            }
+
+            var first = await WhenAnyAsync(delivered, inflight.Done.Task, coldStart ? _options.InitTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
+            if (first == delivered)
+            {
+                if (coldStart)
+                {
+                    initDuration = _time.GetElapsedTime(_startedAt, inflight.DeliveredAt);
+                    _initialized = true;
+                }
+
+                var remaining = TimeSpan.FromSeconds(Spec.Timeout) - _time.GetElapsedTime(inflight.DeliveredAt);
+                var done = await WhenAnyAsync(inflight.Done.Task, null, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, cancellationToken);
+                outcome = done == inflight.Done.Task ? inflight.Done.Task.Result : await FailureAsync(invocation.RequestId, done == _exited, oomBefore);
+            }
+            else if (first == inflight.Done.Task)
+            {
+                outcome = inflight.Done.Task.Result;
+            }
+            else
+            {
+                outcome = await FailureAsync(invocation.RequestId, first == _exited, oomBefore);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+            throw;
+        }
+
+        lock (_gate)
+        {
+            _current = null;
+        }
+
+        if (outcome.InitError)
+        {
+            initDuration ??= _time.GetElapsedTime(_startedAt);
+            await KillAsync();
+        }
+
+        var duration = _time.GetElapsedTime(inflight.Delivered.Task.IsCompleted ? inflight.DeliveredAt : invokeStart);
+        LastUsed = _time.GetTimestamp();
+        return new SandboxResult
+        {
+            Payload = outcome.Body,
+            ErrorType = outcome.ErrorType,
+            InitOutput = TakeInitOutput(),
+            Output = TakeLog(),
+            Duration = duration,
+            InitDuration = initDuration,
+            MaxMemoryUsedBytes = _cgroup?.PeakMemoryBytes() ?? 0,
+            Status = outcome.Status,
+            LogStream = LogStream,
+        };
+    }
+
+    /// <summary>Waits for the first of: the given tasks, the process exiting, or the timeout (a completed delay task).</summary>
+    private async Task<Task> WhenAnyAsync(Task first, Task? second, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(timeout, _time, timer.Token);
+        var winner = second is null
+            ? await Task.WhenAny(first, _exited, delay)
+            : await Task.WhenAny(first, second, _exited, delay);
+        await timer.CancelAsync();
+        cancellationToken.ThrowIfCancellationRequested();
+        return winner;
+    }
+
+    /// <summary>The invocation did not answer: it timed out, or the process is gone. Find out which, and clean up.</summary>
+    private async Task<Outcome> FailureAsync(string requestId, bool exited, long oomBefore)
+    {
+        if (!exited)
+        {
+            var timedOut = _initialized
+                ? $"Task timed out after {Spec.Timeout.ToString("0.00", CultureInfo.InvariantCulture)} seconds"
+                : $"Init timed out after {_options.InitTimeout.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} seconds";
+            await KillAsync();
+            return Outcome.Error(requestId, "Sandbox.Timedout", timedOut, "Status: timeout");
+        }
+
+        await DrainOutputAsync();
+        if (_initError is { } init)
+        {
+            return new Outcome(init.Body, init.ErrorType ?? "Runtime.Unknown", null, InitError: true);
+        }
+
+        var oom = (_cgroup?.OomKills() ?? 0) > oomBefore;
+        var code = _process.ExitCode;
+        // bash execs bwrap, which passes on the runtime's status; 128+N means killed by signal N.
+        var how = code > 128 ? $"signal: {SignalName(code - 128)}" : $"exit status {code}";
+        await KillAsync();
+        return oom
+            ? Outcome.Error(requestId, "Runtime.OutOfMemory", $"Runtime exited with error: {how}", "Status: error\tError Type: Runtime.OutOfMemory")
+            : Outcome.Error(requestId, "Runtime.ExitError", $"Runtime exited with error: {how}", "Status: error\tError Type: Runtime.ExitError");
+    }
+
+    private static string SignalName(int signal) => signal switch
+    {
+        9 => "killed",
+        6 => "aborted",
+        11 => "segmentation fault",
+        15 => "terminated",
+        _ => signal.ToString(CultureInfo.InvariantCulture),
+    };
+
+    async ValueTask<RuntimeEvent?> IRuntimeApiHandler.NextAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<RuntimeEvent> next;
+        lock (_gate)
+        {
+            next = _nextEvent;
+        }
+
+        RuntimeEvent evt;
+        try
+        {
+            evt = await next.Task.WaitAsync(_stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+
+        lock (_gate)
+        {
+            _nextEvent = new TaskCompletionSource<RuntimeEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_current is not { } inflight || inflight.RequestId != evt.RequestId)
+            {
+                return null;
+            }
+
+            inflight.DeliveredAt = _time.GetTimestamp();
+            if (!_initialized)
+            {
+                // What init printed belongs before START, as in Lambda's log stream.
+                DrainOutput();
+                _initOutput = Encoding.UTF8.GetString(_log.GetBuffer(), 0, (int)_log.Length);
+                _log = new MemoryStream();
+            }
+
+            var deadline = _time.GetUtcNow().AddSeconds(Spec.Timeout).ToUnixTimeMilliseconds();
+            inflight.Delivered.TrySetResult();
+            return evt with { DeadlineMs = deadline };
+        }
+    }
+
+    bool IRuntimeApiHandler.Respond(string requestId, ReadOnlyMemory<byte> body) =>
+        Complete(requestId, new Outcome(body, null, null));
+
+    bool IRuntimeApiHandler.Fail(string requestId, ReadOnlyMemory<byte> body, string? errorType) =>
+        Complete(requestId, new Outcome(body, ErrorTypeOf(body, errorType), null));
+
+    void IRuntimeApiHandler.InitFailed(ReadOnlyMemory<byte> body, string? errorType)
+    {
+        _initError = (body, ErrorTypeOf(body, errorType));
+        Inflight? inflight;
+        lock (_gate)
+        {
+            inflight = _current;
+        }
+
+        if (inflight is not null)
+        {
+            DrainOutput();
+            inflight.Done.TrySetResult(new Outcome(body, ErrorTypeOf(body, errorType), "Status: error\tError Type: " + ErrorTypeOf(body, errorType), InitError: true));
+        }
+    }
+
+    void IRuntimeApiHandler.ResponseTooLarge(string? requestId) =>
+        Complete(requestId ?? "", Outcome.Error(requestId ?? "", "Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed payload size (6291556 bytes).", null));
+
+    private bool Complete(string requestId, Outcome outcome)
+    {
+        Inflight? inflight;
+        lock (_gate)
+        {
+            inflight = _current;
+        }
+
+        if (inflight is null || inflight.RequestId != requestId)
+        {
+            return false;
+        }
+
+        // Everything the runtime printed before it answered is already in the socket: take it now,
+        // so the output lands in this invocation's log and not the next one's.
+        DrainOutput();
+        return inflight.Done.TrySetResult(outcome);
+    }
+
+    private static string ErrorTypeOf(ReadOnlyMemory<byte> body, string? header)
+    {
+        if (!string.IsNullOrEmpty(header))
+        {
+            return header;
+        }
+
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object &&
+                doc.RootElement.TryGetProperty("errorType", out var type) && type.ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                return type.GetString()!;
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return "Unhandled";
+    }
+
+    /// <summary>Moves output from the socket to the log as it arrives; only under the gate, so a drain never races it.</summary>
+    private async Task PumpOutputAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                // A zero-byte receive waits for data without taking it.
+                await _output.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                if (!DrainOutput())
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            lock (_gate)
+            {
+                _outputClosed = true;
+            }
+        }
+    }
+
+    /// <summary>Takes whatever output is waiting. False once the runtime's side is closed.</summary>
+    private bool DrainOutput()
+    {
+        lock (_gate)
+        {
+            if (_outputClosed)
+            {
+                return false;
+            }
+
+            try
+            {
+                while (true)
+                {
+                    if (_output.Available == 0)
+                    {
+                        // Available is 0 both when nothing is waiting and at end of stream; a peek tells them apart.
+                        if (_output.Poll(0, SelectMode.SelectRead) && _output.Receive(_readBuffer, 0, 1, SocketFlags.Peek) == 0)
+                        {
+                            _outputClosed = true;
+                            return false;
+                        }
+
+                        return true;
+                    }
+
+                    var read = _output.Receive(_readBuffer, SocketFlags.None);
+                    if (read == 0)
+                    {
+                        _outputClosed = true;
+                        return false;
+                    }
+
+                    if (_log.Length < MaxLogBytes)
+                    {
+                        _log.Write(_readBuffer, 0, read);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                _outputClosed = true;
+                return false;
+            }
+        }
+    }
+
+    /// <summary>After the process is gone: wait (briefly) for the last of its output.</summary>
+    private async Task DrainOutputAsync()
+    {
+        var until = _time.GetTimestamp();
+        while (DrainOutput() && _time.GetElapsedTime(until) < TimeSpan.FromMilliseconds(200))
+        {
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Output kept per invocation; a function printing more is cut (Lambda would throttle the log).</summary>
+    private const int MaxLogBytes = 8 * 1024 * 1024;
+
+    private string TakeInitOutput()
+    {
+        lock (_gate)
+        {
+            var text = _initOutput;
+            _initOutput = "";
+            return text;
+        }
+    }
+
+    private string TakeLog()
+    {
+        lock (_gate)
+        {
+            var text = Encoding.UTF8.GetString(_log.GetBuffer(), 0, (int)_log.Length);
+            _log = new MemoryStream();
+            return text;
+        }
+    }
+
+    private async Task WatchExitAsync()
+    {
+        try
+        {
+            await _process.WaitForExitAsync();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>Kills the sandbox and everything in it, and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+        }
+
+        await _exited.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _runtimeApi.Dispose();
+        await KillAsync();
+        _output.Dispose();
+        if (_cgroup is not null)
+        {
+            await Task.Run(_cgroup.Destroy);
+        }
+
+        _process.Dispose();
+        _stopping.Dispose();
+    }
+
+    private sealed class Inflight(string requestId)
+    {
+        public string RequestId { get; } = requestId;
+        public TaskCompletionSource Delivered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<Outcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public long DeliveredAt { get; set; }
+    }
+
+    private readonly record struct Outcome(ReadOnlyMemory<byte> Body, string? ErrorType, string? Status, bool InitError = false)
+    {
+        public static Outcome Error(string requestId, string errorType, string message, string? status)
+        {
+            var json = System.Text.Json.JsonSerializer.Serialize(
+                new ErrorBody($"RequestId: {requestId} Error: {message}", errorType),
+                SandboxJson.Default.ErrorBody);
+            return new Outcome(Encoding.UTF8.GetBytes(json), errorType, status);
+        }
+    }
+}
+
+internal sealed record ErrorBody(
+    [property: System.Text.Json.Serialization.JsonPropertyName("errorMessage")] string ErrorMessage,
+    [property: System.Text.Json.Serialization.JsonPropertyName("errorType")] string ErrorType);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(ErrorBody))]
+internal sealed partial class SandboxJson : System.Text.Json.Serialization.JsonSerializerContext;

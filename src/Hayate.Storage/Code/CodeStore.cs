@@ -1,0 +1,203 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Hayate.Core.Errors;
+using Hayate.Core.Functions;
+
+namespace Hayate.Storage.Code;
+
+/// <summary>A stored deployment package: its hash, its size and where it is unpacked.</summary>
+public sealed record StoredCode(string Sha256Hex, long Size, string Directory);
+
+/// <summary>
+/// Content-addressed code: zips under blobs/ by SHA-256, unpacked once under code/ by the same
+/// hash, so equal packages share one copy and a sandbox start never unzips anything.
+/// </summary>
+public sealed class CodeStore
+{
+    private const string BadZip = "Could not unzip uploaded file. Please check your file, then try to upload again.";
+    private readonly string _blobs;
+    private readonly string _code;
+    private readonly Lock _extracting = new();
+
+    public CodeStore(string dataDirectory)
+    {
+        _blobs = Path.Combine(dataDirectory, "blobs");
+        _code = Path.Combine(dataDirectory, "code");
+        Directory.CreateDirectory(_blobs);
+        Directory.CreateDirectory(_code);
+    }
+
+    /// <summary>Checks, stores and unpacks a zip. Nothing is kept when the zip is refused.</summary>
+    public async Task<Result<StoredCode>> PutAsync(byte[] zip, CancellationToken cancellationToken)
+    {
+        if (zip.Length > Limits.MaxZippedCodeSize)
+        {
+            return new LambdaError("RequestEntityTooLargeException", 413, $"Zipped size must be smaller than {Limits.MaxZippedCodeSize} bytes");
+        }
+
+        var hex = Convert.ToHexStringLower(SHA256.HashData(zip));
+        var blob = ZipPath(hex);
+        var directory = Path.Combine(_code, hex);
+        if (!Directory.Exists(directory))
+        {
+            var unpacked = Unpack(zip, directory);
+            if (unpacked is not null)
+            {
+                return unpacked;
+            }
+        }
+
+        if (!File.Exists(blob))
+        {
+            var temp = blob + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(zip, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, blob, overwrite: true);
+        }
+
+        return new StoredCode(hex, zip.Length, directory);
+    }
+
+    public string ZipPath(string sha256Hex) => Path.Combine(_blobs, sha256Hex + ".zip");
+
+    /// <summary>The unpacked code of a stored zip; unpacks it again if the directory was removed.</summary>
+    public string DirectoryOf(string sha256Hex)
+    {
+        var directory = Path.Combine(_code, sha256Hex);
+        if (!Directory.Exists(directory) && File.Exists(ZipPath(sha256Hex)))
+        {
+            var error = Unpack(File.ReadAllBytes(ZipPath(sha256Hex)), directory);
+            if (error is not null)
+            {
+                throw new InvalidDataException($"stored code {sha256Hex} cannot be unpacked: {error.Message}");
+            }
+        }
+
+        return directory;
+    }
+
+    /// <summary>Unpacks into a temporary directory and renames it into place; null when all went well.</summary>
+    private LambdaError? Unpack(byte[] zip, string directory)
+    {
+        var temp = Path.Combine(_code, ".tmp-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var error = ExtractChecked(zip, temp);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            lock (_extracting)
+            {
+                if (Directory.Exists(directory))
+                {
+                    return null;
+                }
+
+                Directory.Move(temp, directory);
+                temp = null;
+            }
+
+            return null;
+        }
+        finally
+        {
+            if (temp is not null && Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Unzips with the checks Lambda makes and a few it should: every entry must stay inside the
+    /// target (no "../", no absolute paths, no symlink pointing out), and the bytes actually written
+    /// are counted against the unzipped limit, whatever the headers claim.
+    /// </summary>
+    internal static LambdaError? ExtractChecked(byte[] zip, string target)
+    {
+        var root = Path.GetFullPath(target) + Path.DirectorySeparatorChar;
+        long total = 0;
+        try
+        {
+            using var archive = new ZipArchive(new MemoryStream(zip, writable: false), ZipArchiveMode.Read);
+            var links = new List<(string Path, string Target)>();
+            foreach (var entry in archive.Entries)
+            {
+                var name = entry.FullName.Replace('\\', '/');
+                if (name.Length == 0 || name.StartsWith('/') || name.Contains('\0', StringComparison.Ordinal) ||
+                    name.Split('/').Any(part => part == ".."))
+                {
+                    return LambdaErrors.InvalidParameter($"{BadZip} The entry '{entry.FullName}' would be written outside the code directory.");
+                }
+
+                var path = Path.GetFullPath(Path.Combine(root, name));
+                if (!path.StartsWith(root, StringComparison.Ordinal) && path + Path.DirectorySeparatorChar != root)
+                {
+                    return LambdaErrors.InvalidParameter($"{BadZip} The entry '{entry.FullName}' would be written outside the code directory.");
+                }
+
+                var mode = (entry.ExternalAttributes >> 16) & 0xFFFF;
+                var fileType = mode & 0xF000;
+                if (name.EndsWith('/') || fileType == 0x4000)
+                {
+                    Directory.CreateDirectory(path);
+                    continue;
+                }
+
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                if (fileType == 0xA000)
+                {
+                    using var reader = new StreamReader(entry.Open());
+                    links.Add((path, reader.ReadToEnd()));
+                    continue;
+                }
+
+                using (var input = entry.Open())
+                using (var output = new FileStream(path, FileMode.Create, FileAccess.Write))
+                {
+                    var buffer = new byte[81920];
+                    int read;
+                    while ((read = input.Read(buffer)) > 0)
+                    {
+                        total += read;
+                        if (total >= Limits.MaxUnzippedCodeSize)
+                        {
+                            return LambdaErrors.InvalidParameter($"Unzipped size must be smaller than {Limits.MaxUnzippedCodeSize} bytes");
+                        }
+
+                        output.Write(buffer, 0, read);
+                    }
+                }
+
+                // Keep the execute bits (a custom runtime's bootstrap needs them); always readable.
+                var permissions = mode & 0x1FF;
+                var unixMode = permissions == 0 ? 0x1A4 : permissions | 0x124;
+                File.SetUnixFileMode(path, (UnixFileMode)unixMode);
+            }
+
+            foreach (var (path, linkTarget) in links)
+            {
+                var resolved = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, linkTarget));
+                if (linkTarget.StartsWith('/') || !resolved.StartsWith(root, StringComparison.Ordinal))
+                {
+                    return LambdaErrors.InvalidParameter($"{BadZip} The symbolic link '{Path.GetRelativePath(root, path)}' points outside the code directory.");
+                }
+
+                File.CreateSymbolicLink(path, linkTarget);
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or ArgumentException or NotSupportedException)
+        {
+            return LambdaErrors.InvalidParameter(BadZip);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using Microsoft.Data.Sqlite;
+
+namespace Hayate.Storage.Sqlite;
+
+/// <summary>The embedded store: one SQLite file in WAL mode in the data directory, with ordered migrations.</summary>
+public sealed class SqliteDatabase
+{
+    private readonly string _connectionString;
+
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE functions (
+            name TEXT NOT NULL PRIMARY KEY,
+            revision_id TEXT NOT NULL,
+            code_size INTEGER NOT NULL,
+            config TEXT NOT NULL
+        );
+        CREATE TABLE log_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            function_name TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            message TEXT NOT NULL
+        );
+        CREATE INDEX log_events_by_function ON log_events (function_name, id);
+        """,
+    ];
+
+    public SqliteDatabase(string path)
+    {
+        Path = path;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    /// <summary>Creates the file if needed, switches it to WAL and applies pending migrations.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", cancellationToken);
+        await using var read = connection.CreateCommand();
+        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_version;";
+        var current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
+        for (var version = current; version < Migrations.Length; version++)
+        {
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await using var migrate = connection.CreateCommand();
+            migrate.Transaction = transaction;
+            migrate.CommandText = Migrations[version] + $"\nINSERT INTO schema_version (version) VALUES ({version + 1});";
+            await migrate.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
+
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        // WAL with NORMAL: a committed transaction survives a crash of the process (kill -9); only
+        // a power loss can take the last ones.
+        await ExecuteAsync(connection, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", cancellationToken);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Hayate.Core.Functions;
+using Hayate.Storage.Functions;
+using Microsoft.Data.Sqlite;
+
+namespace Hayate.Storage.Sqlite;
+
+/// <summary>Function metadata in SQLite; each configuration is one JSON document keyed by name.</summary>
+public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStore
+{
+    public async Task<bool> TryCreateAsync(FunctionConfiguration function, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO functions (name, revision_id, code_size, config) VALUES ($name, $revision, $size, $config) ON CONFLICT (name) DO NOTHING;";
+        Bind(command, function);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<FunctionConfiguration?> GetAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT config FROM functions WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteScalarAsync(cancellationToken) is string json ? Deserialize(json) : null;
+    }
+
+    public async Task<IReadOnlyList<FunctionConfiguration>> ListAsync(string? afterName, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT config FROM functions WHERE name > $after ORDER BY name LIMIT $limit;";
+        command.Parameters.AddWithValue("$after", afterName ?? "");
+        command.Parameters.AddWithValue("$limit", limit);
+        var list = new List<FunctionConfiguration>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(Deserialize(reader.GetString(0)));
+        }
+
+        return list;
+    }
+
+    public async Task<bool> TryUpdateAsync(FunctionConfiguration function, string expectedRevisionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE functions SET revision_id = $revision, code_size = $size, config = $config WHERE name = $name AND revision_id = $expected;";
+        Bind(command, function);
+        command.Parameters.AddWithValue("$expected", expectedRevisionId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM functions WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<(long Count, long TotalCodeSize)> UsageAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*), COALESCE(SUM(code_size), 0) FROM functions;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private static void Bind(SqliteCommand command, FunctionConfiguration function)
+    {
+        command.Parameters.AddWithValue("$name", function.Name);
+        command.Parameters.AddWithValue("$revision", function.RevisionId);
+        command.Parameters.AddWithValue("$size", function.CodeSize);
+        command.Parameters.AddWithValue("$config", JsonSerializer.Serialize(function, StorageJson.Default.FunctionConfiguration));
+    }
+
+    private static FunctionConfiguration Deserialize(string json) =>
+        JsonSerializer.Deserialize(json, StorageJson.Default.FunctionConfiguration)
+        ?? throw new InvalidDataException("a stored function configuration is empty");
+}
+
+[JsonSerializable(typeof(FunctionConfiguration))]
+internal sealed partial class StorageJson : JsonSerializerContext;

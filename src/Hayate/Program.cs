@@ -1,0 +1,3 @@
+using Hayate.Cli;
+
+return await HayateCli.Build().Parse(args).InvokeAsync();

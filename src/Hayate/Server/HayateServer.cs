@@ -1,0 +1,121 @@
+using System.Net;
+using Hayate.Api;
+using Hayate.Api.Lambda;
+using Hayate.Api.Wire;
+using Hayate.Core.Errors;
+using Hayate.Invocation.Concurrency;
+using Hayate.Invocation.Functions;
+using Hayate.Invocation.Invoking;
+using Hayate.Invocation.Logging;
+using Hayate.Sandboxes.Isolation;
+using Hayate.Sandboxes.Pooling;
+using Hayate.Storage.Code;
+using Hayate.Storage.Functions;
+using Hayate.Storage.Logs;
+using Hayate.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hayate.Server;
+
+/// <summary>The composition root of `hayate serve`: one process, SQLite in the data directory, Kestrel on one port.</summary>
+public static partial class HayateServer
+{
+    public static async Task<int> RunAsync(ServeSettings settings, CancellationToken cancellationToken)
+    {
+        var data = Path.GetFullPath(settings.DataDirectory);
+        Directory.CreateDirectory(data);
+        var database = new SqliteDatabase(Path.Combine(data, "hayate.db"));
+        await database.InitializeAsync(cancellationToken);
+
+        var sandboxOptions = new SandboxOptions { IdleTimeout = settings.IdleTimeout, Isolation = settings.Isolation };
+        var host = HostCapabilities.Detect(sandboxOptions);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss ";
+        });
+        builder.Logging.SetMinimumLevel(settings.Verbose ? LogLevel.Debug : LogLevel.Warning);
+        // Console logs go to stderr: stdout is for machine output.
+        builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Parse(settings.Host == "localhost" ? "127.0.0.1" : settings.Host), settings.Port);
+            kestrel.Limits.MaxRequestBodySize = 128L * 1024 * 1024;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(database);
+        services.AddSingleton<IFunctionStore, SqliteFunctionStore>();
+        services.AddSingleton<ILogStore, SqliteLogStore>();
+        services.AddSingleton(new CodeStore(data));
+        services.AddSingleton(host);
+        services.AddSingleton(sandboxOptions);
+        services.AddSingleton<SandboxPool>();
+        services.AddSingleton<ISandboxHost>(sp => sp.GetRequiredService<SandboxPool>());
+        services.AddHostedService(sp => sp.GetRequiredService<SandboxPool>());
+        services.AddSingleton(new AccountOptions { Region = settings.Region });
+        services.AddSingleton(new ConcurrencyLimiter(settings.ConcurrencyLimit));
+        services.AddSingleton<FunctionManager>();
+        services.AddSingleton<FunctionLogWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<FunctionLogWriter>());
+        services.AddSingleton<Invoker>();
+        services.AddSingleton<AsyncInvocationQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<Invoker>().AttachQueue(app.Services.GetRequiredService<AsyncInvocationQueue>());
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hayate");
+
+        app.Use(async (context, next) =>
+        {
+            context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
+            try
+            {
+                await next(context);
+            }
+            catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
+            {
+                LogUnhandled(logger, ex, context.Request.Method, context.Request.Path);
+                await WireErrors.WriteAsync(context, LambdaErrors.Service("An internal error occurred; the server log has the details."));
+            }
+        });
+        app.MapLambdaApi();
+        app.MapHayateApi();
+        app.MapFallback((HttpContext context) => WireErrors.WriteAsync(context, LambdaErrors.UnknownOperation(context.Request.Method, context.Request.Path)));
+
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Console.Error.WriteLine($"hayate: listening on {address}");
+        Console.Error.WriteLine($"hayate: data in {data}");
+        foreach (var line in host.Describe())
+        {
+            Console.Error.WriteLine($"hayate: {line}");
+        }
+
+        foreach (var warning in host.Warnings)
+        {
+            Console.Error.WriteLine($"hayate: WARNING: {warning}");
+        }
+
+        Console.Error.WriteLine("hayate: ready (Ctrl-C to stop)");
+        await app.WaitForShutdownAsync(cancellationToken);
+        Console.Error.WriteLine("hayate: stopped");
+        return 0;
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "unhandled error in {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}
