@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Hayate.IntegrationTests.Infrastructure;
+
+/// <summary>Output of a client process.</summary>
+public sealed record ClientResult(int ExitCode, string Stdout, string Stderr)
+{
+    public JsonNode Json => JsonNode.Parse(Stdout) ?? throw new InvalidOperationException("no JSON on stdout: " + Stderr);
+}
+
+/// <summary>The real AWS CLI and boto3, as users run them, pointed at the test server.</summary>
+public static class Clients
+{
+    private static readonly Dictionary<string, string> Credentials = new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = "test",
+        ["AWS_SECRET_ACCESS_KEY"] = "test",
+        ["AWS_DEFAULT_REGION"] = "us-east-1",
+        ["AWS_PAGER"] = "",
+        ["AWS_MAX_ATTEMPTS"] = "1",
+        ["AWS_RETRY_MODE"] = "standard",
+    };
+
+    /// <summary>aws --endpoint-url ENDPOINT ARGS… (output JSON).</summary>
+    public static Task<ClientResult> AwsAsync(string endpoint, params string[] args) =>
+        RunAsync("aws", ["--endpoint-url", endpoint, "--output", "json", .. args]);
+
+    /// <summary>Runs a python script with `lambda_client` bound to a boto3 Lambda client for the server.</summary>
+    public static Task<ClientResult> Boto3Async(string endpoint, string script)
+    {
+        var prelude = $$"""
+            import boto3, json, base64, sys, botocore
+            from botocore.config import Config
+            lambda_client = boto3.client('lambda', endpoint_url='{{endpoint}}', config=Config(retries={'max_attempts': 0}, read_timeout=120))
+            """;
+        return RunAsync("python3", ["-c", prelude + "\n" + script]);
+    }
+
+    public static Task<ClientResult> HayateAsync(params string[] args) => RunAsync("dotnet", [Paths.HayateDll, .. args]);
+
+    public static async Task<ClientResult> RunAsync(string file, string[] args, string? stdin = null)
+    {
+        var start = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = stdin is not null,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in Credentials)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
+
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+        return new ClientResult(process.ExitCode, await stdout, await stderr);
+    }
+}
