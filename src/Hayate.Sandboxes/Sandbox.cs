@@ -108,8 +108,10 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
                 _nextEvent.TrySetResult(evt);
             }
 
-            var first = await WhenAnyAsync(delivered, inflight.Done.Task, coldStart ? _options.InitTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
-            if (first == delivered)
+            // Continuations run asynchronously, so WhenAny's winner need not be the task that
+            // finished first: decide by what has completed, the answer before everything else.
+            await WhenAnyAsync(delivered, inflight.Done.Task, coldStart ? _options.InitTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
+            if (delivered.IsCompleted)
             {
                 if (coldStart)
                 {
@@ -118,17 +120,12 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
                 }
 
                 var remaining = TimeSpan.FromSeconds(Spec.Timeout) - _time.GetElapsedTime(inflight.DeliveredAt);
-                var done = await WhenAnyAsync(inflight.Done.Task, null, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, cancellationToken);
-                outcome = done == inflight.Done.Task ? inflight.Done.Task.Result : await FailureAsync(invocation.RequestId, done == _exited, oomBefore);
+                await WhenAnyAsync(inflight.Done.Task, null, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, cancellationToken);
             }
-            else if (first == inflight.Done.Task)
-            {
-                outcome = inflight.Done.Task.Result;
-            }
-            else
-            {
-                outcome = await FailureAsync(invocation.RequestId, first == _exited, oomBefore);
-            }
+
+            outcome = inflight.Done.Task.IsCompleted
+                ? inflight.Done.Task.Result
+                : await FailureAsync(invocation.RequestId, _exited.IsCompleted, oomBefore);
         }
         catch (OperationCanceledException)
         {
@@ -163,17 +160,16 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
         };
     }
 
-    /// <summary>Waits for the first of: the given tasks, the process exiting, or the timeout (a completed delay task).</summary>
-    private async Task<Task> WhenAnyAsync(Task first, Task? second, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Waits until one of the given tasks completes, the process exits, or the timeout passes.</summary>
+    private async Task WhenAnyAsync(Task first, Task? second, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var delay = Task.Delay(timeout, _time, timer.Token);
-        var winner = second is null
+        _ = second is null
             ? await Task.WhenAny(first, _exited, delay)
             : await Task.WhenAny(first, second, _exited, delay);
         await timer.CancelAsync();
         cancellationToken.ThrowIfCancellationRequested();
-        return winner;
     }
 
     /// <summary>The invocation did not answer: it timed out, or the process is gone. Find out which, and clean up.</summary>
