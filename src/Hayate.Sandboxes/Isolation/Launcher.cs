@@ -205,6 +205,13 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             }
         }
 
+        if (File.Exists("/usr/bin/bash"))
+        {
+            // Lambda's /bin/sh is bash (Amazon Linux); custom runtimes written for it use bash-isms
+            // such as `set -o pipefail` under #!/bin/sh, which Debian's dash refuses.
+            args.AddRange(["--ro-bind", "/usr/bin/bash", "/usr/bin/sh"]);
+        }
+
         foreach (var etc in EtcFiles)
         {
             args.AddRange(["--ro-bind-try", etc, etc]);
