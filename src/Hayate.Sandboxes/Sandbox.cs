@@ -39,6 +39,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     {
         Id = id;
         LogStream = logStream;
+        LaunchTimings = launched.Timings;
         Spec = spec;
         _process = launched.Process;
         _output = launched.Output;
@@ -59,6 +60,9 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
 
     /// <summary>The log stream this sandbox writes to (AWS_LAMBDA_LOG_STREAM_NAME).</summary>
     public string LogStream { get; }
+
+    /// <summary>Time spent starting the process, before the runtime ran.</summary>
+    public LaunchTimings LaunchTimings { get; }
 
     /// <summary>False once the process has exited, was killed, or failed its init.</summary>
     public bool Alive => Volatile.Read(ref _disposed) == 0 && !_exited.IsCompleted && _initError is null;

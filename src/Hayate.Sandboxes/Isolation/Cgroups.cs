@@ -65,6 +65,7 @@ public sealed class Cgroups
                     File.WriteAllText(Path.Combine(parent, "cgroup.subtree_control"), "+" + controller);
                 }
 
+                RemoveStale(parent);
                 return new Cgroups(CgroupLayout.V2, null, null, null, parent, null);
             }
 
@@ -93,11 +94,43 @@ public sealed class Cgroups
                 Directory.CreateDirectory(cpu);
             }
 
+            RemoveStale(memory, pids, cpu);
             return new Cgroups(layout, memory, pids, cpu, null, null);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return Off(CgroupLayout.None, $"cannot create cgroups ({ex.Message}); run as root to enforce memory and process limits");
+        }
+    }
+
+    /// <summary>
+    /// Removes sandbox cgroups left by a server that died without cleaning up (kill -9): their
+    /// names end in the server's pid, and their processes died with it (--die-with-parent).
+    /// </summary>
+    private static void RemoveStale(params string?[] parents)
+    {
+        foreach (var parent in parents)
+        {
+            if (parent is null || !Directory.Exists(parent))
+            {
+                continue;
+            }
+
+            foreach (var dir in Directory.EnumerateDirectories(parent, "sbx-*"))
+            {
+                var dash = dir.LastIndexOf('-');
+                if (int.TryParse(dir.AsSpan(dash + 1), CultureInfo.InvariantCulture, out var pid) && !Directory.Exists($"/proc/{pid}"))
+                {
+                    try
+                    {
+                        Directory.Delete(dir);
+                    }
+                    catch (IOException)
+                    {
+                        // Still has processes: leave it.
+                    }
+                }
+            }
         }
     }
 

@@ -10,7 +10,10 @@ using Microsoft.Win32.SafeHandles;
 namespace Hayate.Sandboxes.Isolation;
 
 /// <summary>A started sandbox process: its output socket, its Runtime API listener and its cgroup.</summary>
-internal sealed record LaunchedProcess(Process Process, Socket Output, Socket Listener, SandboxCgroup? Cgroup);
+internal sealed record LaunchedProcess(Process Process, Socket Output, Socket Listener, SandboxCgroup? Cgroup, LaunchTimings Timings);
+
+/// <summary>Where a cold start's time went before the runtime itself ran, in milliseconds.</summary>
+public readonly record struct LaunchTimings(double Spawn, double Namespaces, double Setup);
 
 /// <summary>
 /// Starts one sandbox. The .NET process never forks or unshares itself: it starts bash with
@@ -25,6 +28,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
 
     public async Task<LaunchedProcess> LaunchAsync(SandboxSpec spec, string sandboxId, string logStream, CancellationToken cancellationToken)
     {
+        var began = Stopwatch.GetTimestamp();
         var command = Command(spec);
         var (outputOurs, outputTheirs) = Native.SocketPair();
         var (blockRead, blockWrite) = Native.Pipe();
@@ -99,6 +103,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 }
             }
 
+            var spawned = Stopwatch.GetTimestamp();
             int childPid;
             if (host.Bwrap is not null)
             {
@@ -114,10 +119,15 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 childPid = process.Id;
             }
 
+            var namespaces = Stopwatch.GetTimestamp();
             cgroup?.Add(childPid);
             ReadOnlySpan<byte> go = "\n"u8;
             Native.write(blockWrite, go, go.Length);
-            return new LaunchedProcess(process, output, listener!, cgroup);
+            var timings = new LaunchTimings(
+                Stopwatch.GetElapsedTime(began, spawned).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(spawned, namespaces).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(namespaces).TotalMilliseconds);
+            return new LaunchedProcess(process, output, listener!, cgroup, timings);
         }
         catch
         {

@@ -57,6 +57,11 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
         try
         {
             var result = await sandbox.InvokeAsync(invocation, cancellationToken);
+            if (result.InitDuration is { } init && _logger.IsEnabled(LogLevel.Debug))
+            {
+                var t = sandbox.LaunchTimings;
+                LogColdStart(_logger, sandbox.Id, spec.FunctionName, init.TotalMilliseconds, t.Spawn, t.Namespaces, t.Setup);
+            }
             if (sandbox.Alive && !group.Retired)
             {
                 group.Return(sandbox);
@@ -194,6 +199,9 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "sandbox {SandboxId} started for {FunctionName}")]
     private static partial void LogStarted(ILogger logger, string sandboxId, string functionName);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "sandbox {SandboxId} of {FunctionName}: init {InitMs:F1} ms = spawn {SpawnMs:F1} + namespaces {NamespacesMs:F1} + cgroup/listener {SetupMs:F1} + runtime start")]
+    private static partial void LogColdStart(ILogger logger, string sandboxId, string functionName, double initMs, double spawnMs, double namespacesMs, double setupMs);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "sandbox {SandboxId} of {FunctionName} stopped")]
     private static partial void LogStopped(ILogger logger, string sandboxId, string functionName);
