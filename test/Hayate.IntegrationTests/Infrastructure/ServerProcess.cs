@@ -110,8 +110,20 @@ public sealed class ServerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Stops the server as a service manager would (SIGTERM), so sandboxes and cgroups are cleaned up; kills it if that hangs.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (!_process.HasExited)
+        {
+            try
+            {
+                await TerminateAsync(TimeSpan.FromSeconds(15));
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+
         await KillAsync();
         _process.Dispose();
     }
