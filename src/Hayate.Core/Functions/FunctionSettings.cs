@@ -29,13 +29,13 @@ public static partial class FunctionValidator
         "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
     };
 
-    [GeneratedRegex(@"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex RolePattern();
 
-    [GeneratedRegex(@"^[a-zA-Z]([a-zA-Z0-9_])+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-zA-Z]([a-zA-Z0-9_])+\z", RegexOptions.CultureInvariant)]
     private static partial Regex VariableName();
 
-    [GeneratedRegex(@"^[^\s]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[^\s]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex HandlerPattern();
 
     /// <summary>Null when the settings are acceptable; otherwise the first error, as Lambda words it.</summary>

@@ -71,6 +71,11 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
 
     public async Task<Result<FunctionConfiguration>> GetAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
+        if (!IsOurs(reference))
+        {
+            return LambdaErrors.FunctionNotFound(FunctionArn.For(reference.Region ?? account.Region, reference.Account ?? account.AccountId, reference.Name, reference.Qualifier));
+        }
+
         if (reference.Qualifier is not null and not "$LATEST")
         {
             return LambdaErrors.FunctionNotFound(ArnOf(reference.Name, reference.Qualifier));
@@ -171,8 +176,18 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
         return updated;
     }
 
+    /// <summary>An ARN naming another region or account does not name a function here.</summary>
+    private bool IsOurs(FunctionRef reference) =>
+        (reference.Region is null || reference.Region == account.Region) &&
+        (reference.Account is null || reference.Account == account.AccountId);
+
     public async Task<LambdaError?> DeleteAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
+        if (!IsOurs(reference))
+        {
+            return LambdaErrors.FunctionNotFound(FunctionArn.For(reference.Region ?? account.Region, reference.Account ?? account.AccountId, reference.Name));
+        }
+
         if (reference.Qualifier is not null and not "$LATEST")
         {
             return LambdaErrors.FunctionNotFound(ArnOf(reference.Name, reference.Qualifier));

@@ -139,8 +139,16 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
                     if (head.ContentLength > MaxResponseBytes)
                     {
                         handler.ResponseTooLarge(RequestIdOf(head.Path));
+                        // Read the body to its end, so that the runtime sees the 413 rather than a
+                        // reset connection and carries on with its next invocation.
+                        if (head.ContentLength > MaxDiscardBytes || !await DiscardAsync(socket, head.ContentLength - (end - start)))
+                        {
+                            return;
+                        }
+
+                        start = end = 0;
                         await SendAsync(socket, 413, TooLargeBody);
-                        return;
+                        continue;
                     }
 
                     body = new byte[head.ContentLength];
@@ -178,6 +186,33 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
         {
             ArrayPool<byte>.Shared.Return(buffer);
             socket.Dispose();
+        }
+    }
+
+    /// <summary>An oversized body up to this size is read and dropped; a larger one closes the connection.</summary>
+    private const long MaxDiscardBytes = 256L * 1024 * 1024;
+
+    private async Task<bool> DiscardAsync(Socket socket, long remaining)
+    {
+        var scratch = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (remaining > 0)
+            {
+                var read = await socket.ReceiveAsync(scratch.AsMemory(0, (int)Math.Min(scratch.Length, remaining)), _stop.Token);
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                remaining -= read;
+            }
+
+            return true;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
         }
     }
 
