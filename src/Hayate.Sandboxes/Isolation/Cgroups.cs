@@ -19,7 +19,7 @@ public enum CgroupLayout
 /// </summary>
 public sealed class Cgroups
 {
-    private const string Root = "/sys/fs/cgroup";
+    private const string DefaultRoot = "/sys/fs/cgroup";
     private static readonly string[] Controllers = ["memory", "pids", "cpu"];
     private readonly string? _memory;
     private readonly string? _pids;
@@ -44,15 +44,18 @@ public sealed class Cgroups
     public bool Enabled => Problem is null;
 
     /// <summary>Finds the layout and prepares the parent cgroups; never throws, says what is wrong instead.</summary>
-    public static Cgroups Detect(string parentName)
+    public static Cgroups Detect(string parentName) => Detect(parentName, DefaultRoot);
+
+    /// <summary>Detects under another mount point (tests lay out a v1, v2 or hybrid tree in a directory).</summary>
+    public static Cgroups Detect(string parentName, string root)
     {
         try
         {
-            if (File.Exists(Path.Combine(Root, "cgroup.controllers")))
+            if (File.Exists(Path.Combine(root, "cgroup.controllers")))
             {
-                var parent = Path.Combine(Root, parentName);
+                var parent = Path.Combine(root, parentName);
                 Directory.CreateDirectory(parent);
-                var available = File.ReadAllText(Path.Combine(Root, "cgroup.controllers"));
+                var available = File.ReadAllText(Path.Combine(root, "cgroup.controllers"));
                 var wanted = Controllers.Where(c => available.Contains(c, StringComparison.Ordinal)).ToArray();
                 if (!wanted.Contains("memory"))
                 {
@@ -61,7 +64,7 @@ public sealed class Cgroups
 
                 foreach (var controller in wanted)
                 {
-                    File.WriteAllText(Path.Combine(Root, "cgroup.subtree_control"), "+" + controller);
+                    File.WriteAllText(Path.Combine(root, "cgroup.subtree_control"), "+" + controller);
                     File.WriteAllText(Path.Combine(parent, "cgroup.subtree_control"), "+" + controller);
                 }
 
@@ -69,14 +72,14 @@ public sealed class Cgroups
                 return new Cgroups(CgroupLayout.V2, null, null, null, parent, null);
             }
 
-            var memoryRoot = Path.Combine(Root, "memory");
-            var pidsRoot = Path.Combine(Root, "pids");
+            var memoryRoot = Path.Combine(root, "memory");
+            var pidsRoot = Path.Combine(root, "pids");
             if (!File.Exists(Path.Combine(memoryRoot, "memory.limit_in_bytes")))
             {
-                return Off(CgroupLayout.None, $"no cgroup memory controller is mounted under {Root}");
+                return Off(CgroupLayout.None, $"no cgroup memory controller is mounted under {root}");
             }
 
-            var layout = Directory.Exists(Path.Combine(Root, "unified")) ? CgroupLayout.Hybrid : CgroupLayout.V1;
+            var layout = Directory.Exists(Path.Combine(root, "unified")) ? CgroupLayout.Hybrid : CgroupLayout.V1;
             var memory = Path.Combine(memoryRoot, parentName);
             Directory.CreateDirectory(memory);
             string? pids = null;
@@ -87,7 +90,7 @@ public sealed class Cgroups
             }
 
             string? cpu = null;
-            var cpuRoot = Directory.Exists(Path.Combine(Root, "cpu")) ? Path.Combine(Root, "cpu") : Path.Combine(Root, "cpu,cpuacct");
+            var cpuRoot = Directory.Exists(Path.Combine(root, "cpu")) ? Path.Combine(root, "cpu") : Path.Combine(root, "cpu,cpuacct");
             if (File.Exists(Path.Combine(cpuRoot, "cpu.shares")))
             {
                 cpu = Path.Combine(cpuRoot, parentName);
