@@ -30,7 +30,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     private string _initOutput = "";
     private Inflight? _current;
     private TaskCompletionSource<RuntimeEvent> _nextEvent = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private (ReadOnlyMemory<byte> Body, string? ErrorType)? _initError;
+    private volatile InitError? _initError;
     private bool _initialized;
     private bool _outputClosed;
     private int _disposed;
@@ -191,7 +191,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
         await DrainOutputAsync();
         if (_initError is { } init)
         {
-            return new Outcome(init.Body, init.ErrorType ?? "Runtime.Unknown", null, InitError: true);
+            return new Outcome(init.Body, init.ErrorType, null, InitError: true);
         }
 
         var oom = (_cgroup?.OomKills() ?? 0) > oomBefore;
@@ -262,7 +262,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
 
     void IRuntimeApiHandler.InitFailed(ReadOnlyMemory<byte> body, string? errorType)
     {
-        _initError = (body, ErrorTypeOf(body, errorType));
+        _initError = new InitError(body, ErrorTypeOf(body, errorType));
         Inflight? inflight;
         lock (_gate)
         {
@@ -472,6 +472,9 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
         _process.Dispose();
         _stopping.Dispose();
     }
+
+    /// <summary>What the runtime posted to /runtime/init/error.</summary>
+    private sealed record InitError(ReadOnlyMemory<byte> Body, string ErrorType);
 
     private sealed class Inflight(string requestId)
     {

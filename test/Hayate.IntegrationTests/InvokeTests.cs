@@ -324,4 +324,40 @@ public sealed class InvokeTests(SharedServer shared)
         Assert.Equal(200, (int)code.StatusCode);
         Assert.Equal("\"v2\"", (await shared.InvokeAsync(name)).Body);
     }
+    [Fact]
+    public async Task Invoke_CallerHangsUp_InvocationFinishesAndSandboxStaysWarm()
+    {
+        var name = Name("hangup");
+        const string code = """
+            import time
+            COUNT = 0
+            def handler(event, context):
+                global COUNT
+                COUNT += 1
+                if event.get("slow"):
+                    time.sleep(1.5)
+                print("finished", COUNT)
+                return COUNT
+            """;
+        await shared.CreateFunctionAsync(name, "python3.12", "app.handler", Zip.Of(("app.py", code)), timeout: 10);
+        using (var impatient = new HttpClient { BaseAddress = shared.Http.BaseAddress, Timeout = TimeSpan.FromMilliseconds(300) })
+        {
+            await Assert.ThrowsAnyAsync<TaskCanceledException>(() => impatient.PostAsync($"2015-03-31/functions/{name}/invocations", new StringContent("""{"slow":true}""")));
+        }
+
+        // The abandoned call still runs to its end: its log says so.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var log = "";
+        while (!log.Contains("REPORT RequestId", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            log = await shared.Http.GetStringAsync($"_hayate/logs/{name}?after=0&wait=10");
+        }
+
+        Assert.Contains("finished 1", log, StringComparison.Ordinal);
+
+        // And its sandbox then serves the next call warm.
+        var next = await shared.InvokeAsync(name, "{}", tail: true);
+        Assert.Equal("2", next.Body);
+        Assert.DoesNotContain("Init Duration", next.Log, StringComparison.Ordinal);
+    }
 }

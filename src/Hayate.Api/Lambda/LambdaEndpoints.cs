@@ -314,7 +314,10 @@ public static class LambdaEndpoints
         }
 
         var call = new InvokeCall(reference.Value, type!.Value, body.Value, logType == "Tail" && type == InvocationType.RequestResponse, headers["X-Amz-Client-Context"].ToString());
-        var result = await invoker.InvokeAsync(call, context.RequestAborted);
+        // As on Lambda, a caller that hangs up does not stop the invocation: it runs to its end
+        // (or its timeout) and the sandbox stays warm. Only the server stopping cancels it.
+        var stopping = context.RequestServices.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping;
+        var result = await invoker.InvokeAsync(call, stopping);
         if (!result.Ok)
         {
             await WireErrors.WriteAsync(context, result.Error);

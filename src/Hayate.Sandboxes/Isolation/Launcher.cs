@@ -129,7 +129,29 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 Stopwatch.GetElapsedTime(namespaces).TotalMilliseconds);
             return new LaunchedProcess(process, output, listener!, cgroup, timings);
         }
+        catch (SandboxStartException ex) when (process is not null)
+        {
+            // bubblewrap says why it failed on its stderr, which is our output socket.
+            await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            var said = ReadAvailable(output).Trim();
+            Cleanup();
+            throw said.Length == 0 ? ex : new SandboxStartException(ex.ErrorType, $"{ex.Message}: {said}");
+        }
         catch
+        {
+            Cleanup();
+            throw;
+        }
+        finally
+        {
+            Native.close(blockWrite);
+            if (infoRead >= 0)
+            {
+                Native.close(infoRead);
+            }
+        }
+
+        void Cleanup()
         {
             try
             {
@@ -142,15 +164,26 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             output.Dispose();
             listener?.Dispose();
             cgroup?.Destroy();
-            throw;
         }
-        finally
+    }
+
+    private static string ReadAvailable(Socket socket)
+    {
+        try
         {
-            Native.close(blockWrite);
-            if (infoRead >= 0)
+            var available = Math.Min(socket.Available, 4096);
+            if (available <= 0)
             {
-                Native.close(infoRead);
+                return "";
             }
+
+            var buffer = new byte[available];
+            var read = socket.Receive(buffer);
+            return Encoding.UTF8.GetString(buffer, 0, read);
+        }
+        catch (SocketException)
+        {
+            return "";
         }
     }
 
