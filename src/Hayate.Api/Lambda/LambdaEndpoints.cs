@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Serialization.Metadata;
 using Hayate.Api.Wire;
 using Hayate.Core.Errors;
 using Hayate.Core.Functions;
@@ -21,33 +22,52 @@ public static class LambdaEndpoints
 
     public static IEndpointRouteBuilder MapLambdaApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/2015-03-31/functions", CreateFunction);
-        app.MapGet("/2015-03-31/functions", ListFunctions);
-        app.MapGet("/2015-03-31/functions/{FunctionName}", GetFunction);
-        app.MapGet("/2015-03-31/functions/{FunctionName}/configuration", GetFunctionConfiguration);
-        app.MapPut("/2015-03-31/functions/{FunctionName}/code", UpdateFunctionCode);
-        app.MapPut("/2015-03-31/functions/{FunctionName}/configuration", UpdateFunctionConfiguration);
-        app.MapDelete("/2015-03-31/functions/{FunctionName}", DeleteFunction);
-        app.MapPost("/2015-03-31/functions/{FunctionName}/invocations", Invoke);
-        app.MapGet("/2016-08-19/account-settings", GetAccountSettings);
+        app.MapPost("/2015-03-31/functions", Handle(CreateFunction));
+        app.MapGet("/2015-03-31/functions", Handle(ListFunctions));
+        app.MapGet("/2015-03-31/functions/{FunctionName}", Handle(GetFunction));
+        app.MapGet("/2015-03-31/functions/{FunctionName}/configuration", Handle(GetFunctionConfiguration));
+        app.MapPut("/2015-03-31/functions/{FunctionName}/code", Handle(UpdateFunctionCode));
+        app.MapPut("/2015-03-31/functions/{FunctionName}/configuration", Handle(UpdateFunctionConfiguration));
+        app.MapDelete("/2015-03-31/functions/{FunctionName}", Handle(DeleteFunction));
+        app.MapPost("/2015-03-31/functions/{FunctionName}/invocations", Handle(Invoke));
+        app.MapGet("/2016-08-19/account-settings", Handle(GetAccountSettings));
         return app;
     }
 
-    private static async Task CreateFunction(HttpContext context)
+    /// <summary>Each operation writes its response, or returns the error to write in the AWS shape.</summary>
+    private static RequestDelegate Handle(Func<HttpContext, Task<LambdaError?>> operation) => async context =>
     {
-        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var body = await ApiRequest.ReadBodyAsync(context, Limits.MaxCodeRequestSize, "CreateFunction");
-        if (!body.Ok)
+        if (await operation(context) is { } error)
         {
-            await WireErrors.WriteAsync(context, body.Error);
-            return;
+            await WireErrors.WriteAsync(context, error);
+        }
+    };
+
+    private static async Task<Result<T>> ReadJsonAsync<T>(HttpContext context, long limit, string operation, JsonTypeInfo<T> type)
+        where T : class, new()
+    {
+        var body = await ApiRequest.ReadBodyAsync(context, limit, operation);
+        return body.Ok ? ApiRequest.Parse(body.Value, type) : body.Error;
+    }
+
+    private static async Task<LambdaError?> RespondAsync(HttpContext context, FunctionManager manager, Result<FunctionConfiguration> function, int status = 200)
+    {
+        if (!function.Ok)
+        {
+            return function.Error;
         }
 
-        var parsed = ApiRequest.Parse(body.Value, LambdaJson.Default.CreateFunctionRequest);
+        await ApiResponse.WriteJsonAsync(context, status, Shapes.Configuration(manager, function.Value), LambdaJson.Default.FunctionConfigurationShape);
+        return null;
+    }
+
+    private static async Task<LambdaError?> CreateFunction(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var parsed = await ReadJsonAsync(context, Limits.MaxCodeRequestSize, "CreateFunction", LambdaJson.Default.CreateFunctionRequest);
         if (!parsed.Ok)
         {
-            await WireErrors.WriteAsync(context, parsed.Error);
-            return;
+            return parsed.Error;
         }
 
         var request = parsed.Value;
@@ -65,16 +85,11 @@ public static class LambdaEndpoints
         error ??= request.PackageType is not null and not "Zip"
             ? LambdaErrors.InvalidParameter($"PackageType {request.PackageType} is not supported by Hayate: use Zip.")
             : null;
-        error ??= request.Code!.ZipFile is null
-            ? LambdaErrors.InvalidParameter(request.Code.S3Bucket is not null || request.Code.ImageUri is not null
-                ? "Hayate takes code as Code.ZipFile only (S3 and container images are not supported yet)."
-                : "Please provide a source for function code.")
-            : null;
+        error ??= CodeSourceError(request.Code!.ZipFile, request.Code.S3Bucket, request.Code.ImageUri, "Code.ZipFile");
         error ??= CheckArchitectures(request.Architectures);
         if (error is not null)
         {
-            await WireErrors.WriteAsync(context, error);
-            return;
+            return error;
         }
 
         var settings = new FunctionSettings
@@ -88,25 +103,17 @@ public static class LambdaEndpoints
             EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
             Environment = request.Environment?.Variables,
         };
-        var created = await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, context.RequestAborted);
-        if (!created.Ok)
-        {
-            await WireErrors.WriteAsync(context, created.Error);
-            return;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 201, Shapes.Configuration(manager, created.Value), LambdaJson.Default.FunctionConfigurationShape);
+        return await RespondAsync(context, manager, await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, context.RequestAborted), 201);
     }
 
-    private static async Task ListFunctions(HttpContext context)
+    private static async Task<LambdaError?> ListFunctions(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
         var query = context.Request.Query;
         var maxItems = DefaultListItems;
         if (query.TryGetValue("MaxItems", out var max) && (!int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out maxItems) || maxItems is < 1 or > MaxListItems))
         {
-            await WireErrors.WriteAsync(context, LambdaErrors.Validation("maxItems", max.ToString(), $"Member must have value less than or equal to {MaxListItems} and greater than or equal to 1"));
-            return;
+            return LambdaErrors.Validation("maxItems", max.ToString(), $"Member must have value less than or equal to {MaxListItems} and greater than or equal to 1");
         }
 
         string? after = null;
@@ -115,8 +122,7 @@ public static class LambdaEndpoints
             after = Markers.Decode(marker.ToString());
             if (after is null)
             {
-                await WireErrors.WriteAsync(context, LambdaErrors.InvalidParameter("Invalid Marker."));
-                return;
+                return LambdaErrors.InvalidParameter("Invalid Marker.");
             }
         }
 
@@ -128,16 +134,16 @@ public static class LambdaEndpoints
             NextMarker = page.Count > maxItems ? Markers.Encode(page[maxItems - 1].Name) : null,
         };
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListFunctionsResponse);
+        return null;
     }
 
-    private static async Task GetFunction(HttpContext context)
+    private static async Task<LambdaError?> GetFunction(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
         var function = await ResolveAsync(context, manager);
         if (!function.Ok)
         {
-            await WireErrors.WriteAsync(context, function.Error);
-            return;
+            return function.Error;
         }
 
         var request = context.Request;
@@ -147,89 +153,53 @@ public static class LambdaEndpoints
             Code = new FunctionCodeLocation { Location = $"{request.Scheme}://{request.Host}/_hayate/code/{function.Value.CodeSha256Hex}.zip" },
         };
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.GetFunctionResponse);
+        return null;
     }
 
-    private static async Task GetFunctionConfiguration(HttpContext context)
+    private static async Task<LambdaError?> GetFunctionConfiguration(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var function = await ResolveAsync(context, manager);
-        if (!function.Ok)
-        {
-            await WireErrors.WriteAsync(context, function.Error);
-            return;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 200, Shapes.Configuration(manager, function.Value), LambdaJson.Default.FunctionConfigurationShape);
+        return await RespondAsync(context, manager, await ResolveAsync(context, manager));
     }
 
-    private static async Task UpdateFunctionCode(HttpContext context)
+    private static async Task<LambdaError?> UpdateFunctionCode(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
         var reference = ReferenceOf(context);
         if (!reference.Ok)
         {
-            await WireErrors.WriteAsync(context, reference.Error);
-            return;
+            return reference.Error;
         }
 
-        var body = await ApiRequest.ReadBodyAsync(context, Limits.MaxCodeRequestSize, "UpdateFunctionCode");
-        if (!body.Ok)
-        {
-            await WireErrors.WriteAsync(context, body.Error);
-            return;
-        }
-
-        var parsed = ApiRequest.Parse(body.Value, LambdaJson.Default.UpdateFunctionCodeRequest);
+        var parsed = await ReadJsonAsync(context, Limits.MaxCodeRequestSize, "UpdateFunctionCode", LambdaJson.Default.UpdateFunctionCodeRequest);
         if (!parsed.Ok)
         {
-            await WireErrors.WriteAsync(context, parsed.Error);
-            return;
+            return parsed.Error;
         }
 
         var request = parsed.Value;
-        var error = request.ZipFile is null
-            ? LambdaErrors.InvalidParameter(request.S3Bucket is not null || request.ImageUri is not null
-                ? "Hayate takes code as ZipFile only (S3 and container images are not supported yet)."
-                : "Please provide a source for function code.")
-            : CheckArchitectures(request.Architectures);
+        var error = CodeSourceError(request.ZipFile, request.S3Bucket, request.ImageUri, "ZipFile") ?? CheckArchitectures(request.Architectures);
         if (error is not null)
         {
-            await WireErrors.WriteAsync(context, error);
-            return;
+            return error;
         }
 
-        var updated = await manager.UpdateCodeAsync(reference.Value, request.ZipFile!, request.RevisionId, request.DryRun == true, context.RequestAborted);
-        if (!updated.Ok)
-        {
-            await WireErrors.WriteAsync(context, updated.Error);
-            return;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 200, Shapes.Configuration(manager, updated.Value), LambdaJson.Default.FunctionConfigurationShape);
+        return await RespondAsync(context, manager, await manager.UpdateCodeAsync(reference.Value, request.ZipFile!, request.RevisionId, request.DryRun == true, context.RequestAborted));
     }
 
-    private static async Task UpdateFunctionConfiguration(HttpContext context)
+    private static async Task<LambdaError?> UpdateFunctionConfiguration(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
         var reference = ReferenceOf(context);
         if (!reference.Ok)
         {
-            await WireErrors.WriteAsync(context, reference.Error);
-            return;
+            return reference.Error;
         }
 
-        var body = await ApiRequest.ReadBodyAsync(context, 1024 * 1024, "UpdateFunctionConfiguration");
-        if (!body.Ok)
-        {
-            await WireErrors.WriteAsync(context, body.Error);
-            return;
-        }
-
-        var parsed = ApiRequest.Parse(body.Value, LambdaJson.Default.UpdateFunctionConfigurationRequest);
+        var parsed = await ReadJsonAsync(context, 1024 * 1024, "UpdateFunctionConfiguration", LambdaJson.Default.UpdateFunctionConfigurationRequest);
         if (!parsed.Ok)
         {
-            await WireErrors.WriteAsync(context, parsed.Error);
-            return;
+            return parsed.Error;
         }
 
         var request = parsed.Value;
@@ -244,44 +214,34 @@ public static class LambdaEndpoints
             EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
             Environment = request.Environment is null ? null : request.Environment.Variables ?? new Dictionary<string, string>(),
         };
-        var updated = await manager.UpdateConfigurationAsync(reference.Value, settings, request.RevisionId, context.RequestAborted);
-        if (!updated.Ok)
-        {
-            await WireErrors.WriteAsync(context, updated.Error);
-            return;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 200, Shapes.Configuration(manager, updated.Value), LambdaJson.Default.FunctionConfigurationShape);
+        return await RespondAsync(context, manager, await manager.UpdateConfigurationAsync(reference.Value, settings, request.RevisionId, context.RequestAborted));
     }
 
-    private static async Task DeleteFunction(HttpContext context)
+    private static async Task<LambdaError?> DeleteFunction(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
         var reference = ReferenceOf(context);
         if (!reference.Ok)
         {
-            await WireErrors.WriteAsync(context, reference.Error);
-            return;
+            return reference.Error;
         }
 
         var error = await manager.DeleteAsync(reference.Value, context.RequestAborted);
-        if (error is not null)
+        if (error is null)
         {
-            await WireErrors.WriteAsync(context, error);
-            return;
+            context.Response.StatusCode = 204;
         }
 
-        context.Response.StatusCode = 204;
+        return error;
     }
 
-    private static async Task Invoke(HttpContext context)
+    private static async Task<LambdaError?> Invoke(HttpContext context)
     {
         var invoker = context.RequestServices.GetRequiredService<Invoker>();
         var reference = ReferenceOf(context);
         if (!reference.Ok)
         {
-            await WireErrors.WriteAsync(context, reference.Error);
-            return;
+            return reference.Error;
         }
 
         var headers = context.Request.Headers;
@@ -301,16 +261,14 @@ public static class LambdaEndpoints
                 : null;
         if (error is not null)
         {
-            await WireErrors.WriteAsync(context, error);
-            return;
+            return error;
         }
 
         var limit = type == InvocationType.Event ? Limits.MaxAsyncPayload : Limits.MaxSyncPayload;
         var body = await ApiRequest.ReadBodyAsync(context, limit, "InvokeFunction");
         if (!body.Ok)
         {
-            await WireErrors.WriteAsync(context, body.Error);
-            return;
+            return body.Error;
         }
 
         var call = new InvokeCall(reference.Value, type!.Value, body.Value, logType == "Tail" && type == InvocationType.RequestResponse, headers["X-Amz-Client-Context"].ToString());
@@ -320,8 +278,7 @@ public static class LambdaEndpoints
         var result = await invoker.InvokeAsync(call, stopping);
         if (!result.Ok)
         {
-            await WireErrors.WriteAsync(context, result.Error);
-            return;
+            return result.Error;
         }
 
         var outcome = result.Value;
@@ -344,9 +301,11 @@ public static class LambdaEndpoints
             response.ContentLength = outcome.Payload.Length;
             await response.Body.WriteAsync(outcome.Payload, context.RequestAborted);
         }
+
+        return null;
     }
 
-    private static async Task GetAccountSettings(HttpContext context)
+    private static async Task<LambdaError?> GetAccountSettings(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
         var limiter = context.RequestServices.GetRequiredService<ConcurrencyLimiter>();
@@ -364,6 +323,7 @@ public static class LambdaEndpoints
             AccountUsage = new AccountUsageShape { TotalCodeSize = total, FunctionCount = count },
         };
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.AccountSettingsResponse);
+        return null;
     }
 
     /// <summary>The function named in the path, with the Qualifier query parameter folded in.</summary>
@@ -408,6 +368,13 @@ public static class LambdaEndpoints
         var detail = string.Join("; ", missing.Select(m => $"Value null at '{m}' failed to satisfy constraint: Member must not be null"));
         return new LambdaError("ValidationException", 400, $"{missing.Count} validation error{(missing.Count > 1 ? "s" : "")} detected: {detail}");
     }
+
+    /// <summary>Code comes inline as a zip; S3 locations and images are refused with a reason.</summary>
+    private static LambdaError? CodeSourceError(byte[]? zip, string? s3Bucket, string? imageUri, string member) => zip is not null
+        ? null
+        : LambdaErrors.InvalidParameter(s3Bucket is not null || imageUri is not null
+            ? $"Hayate takes code as {member} only (S3 and container images are not supported yet)."
+            : "Please provide a source for function code.");
 
     private static LambdaError? CheckArchitectures(List<string>? architectures) =>
         architectures is null || (architectures.Count == 1 && architectures[0] is "x86_64" or "arm64")
