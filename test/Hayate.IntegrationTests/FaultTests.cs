@@ -191,16 +191,7 @@ public sealed class FaultTests(SharedServer shared)
         await using var server = await ServerProcess.StartAsync(null, "--idle-timeout", "1");
         using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
         var name = Names.New("idle");
-        var zip = Convert.ToBase64String(Zip.Of(("app.py", "print('init')\ndef handler(e, c):\n    return 1\n")));
-        using var created = await http.PostAsync("2015-03-31/functions", SharedServer.Json(new System.Text.Json.Nodes.JsonObject
-        {
-            ["FunctionName"] = name,
-            ["Runtime"] = "python3.12",
-            ["Handler"] = "app.handler",
-            ["Role"] = "arn:aws:iam::000000000000:role/x",
-            ["Code"] = new System.Text.Json.Nodes.JsonObject { ["ZipFile"] = zip },
-        }));
-        Assert.Equal(201, (int)created.StatusCode);
+        await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", Zip.Of(("app.py", "print('init')\ndef handler(e, c):\n    return 1\n")));
 
         async Task<string> InvokeLogAsync()
         {

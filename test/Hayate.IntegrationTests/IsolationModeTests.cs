@@ -17,15 +17,7 @@ public sealed class IsolationModeTests
         using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
         var name = Names.New("plain");
         var zip = Zip.Of(("app.py", "import os\nCOUNT = 0\ndef handler(e, c):\n    global COUNT\n    COUNT += 1\n    return {'count': COUNT, 'api': os.environ['AWS_LAMBDA_RUNTIME_API'], 'root': os.environ['LAMBDA_TASK_ROOT']}\n"));
-        using var created = await http.PostAsync("2015-03-31/functions", SharedServer.Json(new JsonObject
-        {
-            ["FunctionName"] = name,
-            ["Runtime"] = "python3.12",
-            ["Handler"] = "app.handler",
-            ["Role"] = "arn:aws:iam::000000000000:role/x",
-            ["Code"] = new JsonObject { ["ZipFile"] = Convert.ToBase64String(zip) },
-        }));
-        Assert.Equal(201, (int)created.StatusCode);
+        await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", zip);
         for (var expected = 1; expected <= 2; expected++)
         {
             using var response = await http.PostAsync($"2015-03-31/functions/{name}/invocations", new StringContent("{}"));
@@ -45,15 +37,7 @@ public sealed class IsolationModeTests
         using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
         var name = Names.New("follow");
         var zip = Zip.Of(("app.py", "def handler(e, c):\n    print('marker', e['m'])\n    return 1\n"));
-        using var created = await http.PostAsync("2015-03-31/functions", SharedServer.Json(new JsonObject
-        {
-            ["FunctionName"] = name,
-            ["Runtime"] = "python3.12",
-            ["Handler"] = "app.handler",
-            ["Role"] = "arn:aws:iam::000000000000:role/x",
-            ["Code"] = new JsonObject { ["ZipFile"] = Convert.ToBase64String(zip) },
-        }));
-        Assert.Equal(201, (int)created.StatusCode);
+        await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", zip);
 
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { Paths.HayateDll, "logs", name, "--follow", "--endpoint", server.Endpoint })
