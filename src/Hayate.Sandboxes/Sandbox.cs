@@ -84,7 +84,6 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     {
         var inflight = new Inflight(invocation.RequestId);
         var coldStart = !_initialized;
-        var oomBefore = _cgroup?.OomKills() ?? 0;
         lock (_gate)
         {
             _current = inflight;
@@ -129,7 +128,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
 
             outcome = inflight.Done.Task.IsCompleted
                 ? inflight.Done.Task.Result
-                : await FailureAsync(invocation.RequestId, _exited.IsCompleted, oomBefore);
+                : await FailureAsync(invocation.RequestId, _exited.IsCompleted);
         }
         catch (OperationCanceledException)
         {
@@ -177,7 +176,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     }
 
     /// <summary>The invocation did not answer: it timed out, or the process is gone. Find out which, and clean up.</summary>
-    private async Task<Outcome> FailureAsync(string requestId, bool exited, long oomBefore)
+    private async Task<Outcome> FailureAsync(string requestId, bool exited)
     {
         if (!exited)
         {
@@ -194,7 +193,8 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
             return new Outcome(init.Body, init.ErrorType, null, InitError: true);
         }
 
-        var oom = (_cgroup?.OomKills() ?? 0) > oomBefore;
+        // Each sandbox has a cgroup of its own and dies with its first OOM kill, so any kill counted is this one.
+        var oom = (_cgroup?.OomKills() ?? 0) > 0;
         var code = _process.ExitCode;
         // bash execs bwrap, which passes on the runtime's status; 128+N means killed by signal N.
         var how = code > 128 ? $"signal: {SignalName(code - 128)}" : $"exit status {code}";

@@ -114,8 +114,12 @@ public sealed class CgroupsTests : IDisposable
         LayOutV1();
         Directory.CreateDirectory(Path.Combine(_root, "memory/hayate/sbx-7-999999999"));
         Directory.CreateDirectory(Path.Combine(_root, $"memory/hayate/sbx-8-{Environment.ProcessId}"));
+        Directory.CreateDirectory(Path.Combine(_root, "memory/hayate/sbx-9-1"));
         Cgroups.Detect("hayate", _root);
         Assert.False(Directory.Exists(Path.Combine(_root, "memory/hayate/sbx-7-999999999")));
-        Assert.True(Directory.Exists(Path.Combine(_root, $"memory/hayate/sbx-8-{Environment.ProcessId}")));
+        // A killed predecessor with the pid we have now (common in containers) left this one.
+        Assert.False(Directory.Exists(Path.Combine(_root, $"memory/hayate/sbx-8-{Environment.ProcessId}")));
+        // Another live server's sandbox stays.
+        Assert.True(Directory.Exists(Path.Combine(_root, "memory/hayate/sbx-9-1")));
     }
 }

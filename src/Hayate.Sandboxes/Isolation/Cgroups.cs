@@ -122,7 +122,10 @@ public sealed class Cgroups
             foreach (var dir in Directory.EnumerateDirectories(parent, "sbx-*"))
             {
                 var dash = dir.LastIndexOf('-');
-                if (int.TryParse(dir.AsSpan(dash + 1), CultureInfo.InvariantCulture, out var pid) && !Directory.Exists($"/proc/{pid}"))
+                // Our own pid counts as dead too: nothing of ours exists yet, and in a container a
+                // restarted server often gets the pid its killed predecessor had.
+                if (int.TryParse(dir.AsSpan(dash + 1), CultureInfo.InvariantCulture, out var pid) &&
+                    (pid == Environment.ProcessId || !Directory.Exists($"/proc/{pid}")))
                 {
                     try
                     {
