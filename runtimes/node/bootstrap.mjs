@@ -158,7 +158,6 @@ class RuntimeApiClient {
     this.sock = s;
     this.chunks = [];
     this.len = 0;
-    this.head = null;
     s.on('data', (chunk) => {
       if (this.sock !== s) return;
       this.chunks.push(chunk);
@@ -168,6 +167,11 @@ class RuntimeApiClient {
     s.on('error', () => {}); // 'close' follows and handles it
     s.on('close', () => this._onClose(s));
     if (!this.cur) s.unref();
+  }
+
+  // True while the connection is parked in the /next long poll.
+  busyWithNext() {
+    return !!this.cur && this.cur.method === 'GET';
   }
 
   // Returns a promise of {status, headers (lowercase keys), body: Buffer}.
@@ -423,7 +427,7 @@ const INV = '/2018-06-01/runtime/invocation/';
 const JSON_CT = 'Content-Type: application/json\r\n';
 
 function headerValue(s) {
-  return String(s).replace(/[\r\n]/g, ' ').replace(/[^\t\x20-\x7e\x80-\xff]/g, '?');
+  return String(s).replace(/[\r\n]/g, ' ').replace(/[^\t\x20-\x7e]/g, '?');
 }
 
 function parseJsonHeader(value, name) {
@@ -448,7 +452,7 @@ function fatal(err) {
   process.exit(1);
 }
 
-function postError(reqPath, err) {
+function postError(reqPath, err, via = client) {
   const r = toRapidResponse(err);
   let body;
   try {
@@ -456,7 +460,7 @@ function postError(reqPath, err) {
   } catch (_) {
     body = JSON.stringify({ errorType: String(r.errorType), errorMessage: String(r.errorMessage), trace: [], stackTrace: [] });
   }
-  return client.request(
+  return via.request(
     'POST',
     reqPath,
     `${JSON_CT}Lambda-Runtime-Function-Error-Type: ${headerValue(r.errorType)}\r\n`,
@@ -472,9 +476,13 @@ function checkPost(what) {
   };
 }
 
-// phase / current invocation, used by the process-level error listeners
+// phase / current invocation, used by the process-level error listeners.
+// Like AWS, errors raised after init but before the first invocation arrives
+// are still reported as init errors.
 let initPhase = true;
-let active = null; // { id, reported, postError(err) }
+let active = null; // the invocation in progress: { id, encId, reported }
+let exiting = false;
+let lastReport = Promise.resolve(); // the latest response/error POST
 let beforeExitListener = () => {};
 
 process.on('uncaughtException', (error) => {
@@ -488,16 +496,23 @@ process.on('unhandledRejection', (reason, promise) => {
 });
 process.on('beforeExit', () => beforeExitListener());
 
+// Uncaught exception / unhandled rejection: report it for the current
+// invocation (or as the init error), then exit like AWS (129 / 128).
 function fatalReport(error, code) {
+  if (exiting) return;
+  exiting = true;
+  // the main connection may be parked in the /next long poll: use a second one
+  const via = client.busyWithNext() ? new RuntimeApiClient(api) : client;
   let p;
   if (initPhase) {
-    p = postError('/2018-06-01/runtime/init/error', error);
+    p = postError('/2018-06-01/runtime/init/error', error, via);
   } else if (active && !active.reported) {
     active.reported = true;
-    p = postError(`${INV}${active.encId}/error`, error);
+    p = postError(`${INV}${active.encId}/error`, error, via);
+  } else {
+    p = lastReport; // a response may still be on its way: let it arrive
   }
-  if (p) p.then(() => process.exit(code), () => process.exit(code));
-  else process.exit(code);
+  p.then(() => process.exit(code), () => process.exit(code));
 }
 
 // Like AWS: "Error: <msg>" objects from the callback, legacy context methods,
@@ -514,8 +529,10 @@ function invoke(handler, isAsync, headers, bodyBuf) {
 
     const inv = { id, encId, reported: false };
     active = inv;
+    initPhase = false;
 
     const finish = (p, what) => {
+      lastReport = p;
       p.then(checkPost(what), fatal).then(() => {
         if (active === inv) active = null;
         resolveInvocation();
@@ -632,15 +649,12 @@ async function main() {
   try {
     handler = await loadHandler(appRoot, env._HANDLER || '');
   } catch (error) {
+    // same log line, init/error post and exit code as AWS (which gets here
+    // through its uncaughtException listener)
     logError('Uncaught Exception', error);
-    try {
-      await postError('/2018-06-01/runtime/init/error', error);
-    } catch (_) {
-      // Runtime API gone; nothing more to do
-    }
-    process.exit(129);
+    fatalReport(error, 129);
+    return;
   }
-  initPhase = false;
   const isAsync = handler.constructor && handler.constructor.name === 'AsyncFunction';
 
   for (;;) {

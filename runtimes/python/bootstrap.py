@@ -21,7 +21,9 @@ import _socket
 from time import time as _time
 
 _environ = os.environ
-_BOOTSTRAP_FILE = os.path.abspath(__file__)
+# the file name our frames carry in tracebacks (the .py path even when this
+# runs from a precompiled bootstrap.pyc)
+_BOOTSTRAP_FILE = (lambda: None).__code__.co_filename
 
 # ---------------------------------------------------------------------------
 # JSON: the C accelerator directly (the ``json`` package pulls in ``re`` and
@@ -44,10 +46,28 @@ def _json_default(o):
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
+def _ensure_ascii():
+    # AWS runtimes python3.12 and later emit non-ASCII characters as they are
+    # (ensure_ascii=False); older ones escape them (\uXXXX).
+    ev = _environ.get("AWS_EXECUTION_ENV", "")
+    if ev.startswith("AWS_Lambda_python3."):
+        try:
+            return int(ev[len("AWS_Lambda_python3.") :]) < 12
+        except ValueError:
+            pass
+    return True
+
+
+_ENSURE_ASCII = _ensure_ascii()
+
 try:
     from _json import make_encoder as _c_make_encoder
-    from _json import encode_basestring_ascii as _c_encode_str
     from _json import make_scanner as _c_make_scanner
+
+    if _ENSURE_ASCII:
+        from _json import encode_basestring_ascii as _c_encode_str
+    else:
+        from _json import encode_basestring as _c_encode_str
 
     def _json_dumps(o):
         if isinstance(o, str):
@@ -84,7 +104,9 @@ try:
             return json.loads(data)
 
     # self-check; falls back to the json package if the C API ever differs
-    if _json_dumps({"a": [1, 2.5, None, True, "\u00e9"]}) != '{"a": [1, 2.5, null, true, "\\u00e9"]}' or _json_loads(
+    if _json_dumps({"a": [1, 2.5, None, True, "\u00e9"]}) != (
+        '{"a": [1, 2.5, null, true, "\\u00e9"]}' if _ENSURE_ASCII else '{"a": [1, 2.5, null, true, "\u00e9"]}'
+    ) or _json_loads(
         b' {"a": [1, 2.5, null, true, "x"]} '
     ) != {"a": [1, 2.5, None, True, "x"]}:
         raise ImportError
@@ -92,7 +114,7 @@ except Exception:  # pragma: no cover - only on unusual interpreters
     import json as _json_mod
 
     def _json_dumps(o):
-        return _json_mod.dumps(o, default=_json_default)
+        return _json_mod.dumps(o, default=_json_default, ensure_ascii=_ENSURE_ASCII)
 
     _json_loads = _json_mod.loads
 
@@ -202,7 +224,11 @@ class RuntimeApiClient:
         self.buf = b""
 
     def _connect(self):
+        # Blocking with no timeout: /next is a long poll that may last hours
+        # (set explicitly: the function may have called
+        # socket.setdefaulttimeout(), which new sockets would inherit).
         s = _socket.socket(self.family, _socket.SOCK_STREAM)
+        s.settimeout(None)
         try:
             s.connect((self.host, self.port))
         except _socket.gaierror:
@@ -215,6 +241,7 @@ class RuntimeApiClient:
                 self.host.encode("idna" if not self.host.isascii() else "ascii"), self.port, 0, _socket.SOCK_STREAM
             ):
                 s = _socket.socket(fam, typ, proto)
+                s.settimeout(None)
                 try:
                     s.connect(addr)
                     err = None
@@ -542,43 +569,55 @@ def _setup_logging(logging):
 
 
 class _LoggingImportHook:
-    """One-shot meta-path finder: when the function imports ``logging``, let
-    the normal finders locate it and run our setup right after it executes."""
+    """Meta-path finder that only watches for ``logging``: it lets the normal
+    finders locate the module and runs our setup right after the module has
+    executed, then removes itself. Costs nothing if logging is never used."""
+
+    busy = False
+    done = False
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "logging":
+        if fullname != "logging" or self.busy or self.done:
             return None
+        self.busy = True
         try:
-            sys.meta_path.remove(self)
-        except ValueError:
-            pass
-        spec = None
-        for finder in sys.meta_path:
-            fs = getattr(finder, "find_spec", None)
-            if fs is None:
-                continue
-            spec = fs(fullname, path, target)
-            if spec is not None:
-                break
+            spec = None
+            for finder in sys.meta_path:
+                if finder is self:
+                    continue
+                find = getattr(finder, "find_spec", None)
+                if find is not None:
+                    spec = find(fullname, path, target)
+                    if spec is not None:
+                        break
+        finally:
+            self.busy = False
         if spec is None or spec.loader is None:
             return spec
         loader = spec.loader
         orig_exec = loader.exec_module
+        hook = self
 
         def exec_module(module):
             orig_exec(module)
             try:
-                del loader.exec_module  # restore the class method
+                del loader.exec_module  # back to the class's method
             except AttributeError:
                 pass
-            try:
-                _setup_logging(module)
-            except Exception:
-                pass
+            if not hook.done:
+                hook.done = True
+                try:
+                    sys.meta_path.remove(hook)
+                except ValueError:
+                    pass
+                try:
+                    _setup_logging(module)
+                except Exception:
+                    pass
 
         try:
             loader.exec_module = exec_module
-        except (AttributeError, TypeError):  # pragma: no cover
+        except (AttributeError, TypeError):  # pragma: no cover - exotic loader
             pass
         return spec
 
@@ -591,7 +630,7 @@ class _LoggingImportHook:
 def _setup_sys_path(task_root):
     # `python3 /var/runtime/python/bootstrap.py` puts the bootstrap's own
     # directory first on sys.path; the function must not see it.
-    if sys.path and (sys.path[0] == "" or os.path.abspath(sys.path[0]) == os.path.dirname(_BOOTSTRAP_FILE)):
+    if sys.path and (sys.path[0] == "" or os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__))):
         del sys.path[0]
     # Same order as on AWS: task root, then the layer directories.
     layer_site = "/opt/python/lib/python%d.%d/site-packages" % sys.version_info[:2]
