@@ -298,27 +298,24 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
         return inflight.Done.TrySetResult(outcome);
     }
 
+    /// <summary>The error type a runtime reported: the body's errorType, else the header (some runtimes send only "Unhandled" there).</summary>
     private static string ErrorTypeOf(ReadOnlyMemory<byte> body, string? header)
     {
-        if (!string.IsNullOrEmpty(header))
-        {
-            return header;
-        }
-
         try
         {
             using var doc = System.Text.Json.JsonDocument.Parse(body);
             if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object &&
-                doc.RootElement.TryGetProperty("errorType", out var type) && type.ValueKind == System.Text.Json.JsonValueKind.String)
+                doc.RootElement.TryGetProperty("errorType", out var type) && type.ValueKind == System.Text.Json.JsonValueKind.String &&
+                type.GetString() is { Length: > 0 } fromBody)
             {
-                return type.GetString()!;
+                return fromBody;
             }
         }
         catch (System.Text.Json.JsonException)
         {
         }
 
-        return "Unhandled";
+        return string.IsNullOrEmpty(header) ? "Unhandled" : header;
     }
 
     /// <summary>Moves output from the socket to the log as it arrives; only under the gate, so a drain never races it.</summary>

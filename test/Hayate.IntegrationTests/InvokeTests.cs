@@ -360,4 +360,13 @@ public sealed class InvokeTests(SharedServer shared)
         Assert.Equal("2", next.Body);
         Assert.DoesNotContain("Init Duration", next.Log, StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task Invoke_Python_RunsThePrecompiledBootstrap()
+    {
+        Assert.Contains("(bootstrap precompiled)", shared.Server.StandardError, StringComparison.Ordinal);
+        var name = Name("pyc");
+        await shared.CreateFunctionAsync(name, "python3.12", "app.handler", Zip.Of(("app.py", "import sys\ndef handler(e, c):\n    return sys.argv[0]\n")));
+        var response = await shared.InvokeAsync(name);
+        Assert.EndsWith("python/bootstrap.pyc\"", response.Body, StringComparison.Ordinal);
+    }
 }

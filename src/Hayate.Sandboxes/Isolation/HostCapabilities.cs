@@ -20,6 +20,9 @@ public sealed class HostCapabilities
 
     public required Cgroups Cgroups { get; init; }
     public required string RuntimesDirectory { get; init; }
+
+    /// <summary>True when python sandboxes run the precompiled bootstrap.pyc.</summary>
+    public bool PythonPrecompiled { get; private init; }
     public string? Python { get; private init; }
     public string? Node { get; private init; }
 
@@ -77,6 +80,13 @@ public sealed class HostCapabilities
             warnings.Add("node was not found: nodejs runtimes cannot run (apt-get install nodejs)");
         }
 
+        var precompiled = false;
+        if (options.StagingDirectory is { } staging && Directory.Exists(runtimes))
+        {
+            precompiled = RuntimeFiles.Stage(runtimes, staging, python);
+            runtimes = staging;
+        }
+
         var extra = new List<string>();
         foreach (var interpreter in new[] { python, node })
         {
@@ -103,6 +113,7 @@ public sealed class HostCapabilities
             PrivateNetwork = privateNetwork,
             Cgroups = cgroups,
             RuntimesDirectory = runtimes,
+            PythonPrecompiled = precompiled,
             Python = python,
             Node = node,
             ExtraReadOnlyDirectories = extra,
@@ -119,7 +130,7 @@ public sealed class HostCapabilities
         yield return Cgroups.Enabled
             ? $"cgroups: {Cgroups.Layout.ToString().ToLowerInvariant()}: memory limit = MemorySize, pids limit, cpu weight by memory"
             : "cgroups: off";
-        yield return $"runtimes: python={Python ?? "missing"} node={Node ?? "missing"} bootstraps={RuntimesDirectory}";
+        yield return $"runtimes: python={Python ?? "missing"}{(PythonPrecompiled ? " (bootstrap precompiled)" : "")} node={Node ?? "missing"} bootstraps={RuntimesDirectory}";
     }
 
     public string? InterpreterFor(RuntimeKind kind) => kind switch

@@ -18,6 +18,9 @@ public sealed record SandboxOptions
     /// <summary>Where the bootstraps live; default: runtimes/ beside the executable.</summary>
     public string? RuntimesDirectory { get; init; }
 
+    /// <summary>Where the bootstraps are staged and compiled at start (the data directory's runtime/); null runs them in place.</summary>
+    public string? StagingDirectory { get; init; }
+
     public string? PythonPath { get; init; }
     public string? NodePath { get; init; }
 }

@@ -194,7 +194,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         var taskRoot = host.Bwrap is null ? spec.CodeDirectory : "/var/task";
         return spec.Kind switch
         {
-            RuntimeKind.Python => [host.Python ?? throw new SandboxStartException("Runtime.InvalidRuntime", "python3 is not installed on this host"), "-u", $"{runtimeDir}/python/bootstrap.py"],
+            RuntimeKind.Python => [host.Python ?? throw new SandboxStartException("Runtime.InvalidRuntime", "python3 is not installed on this host"), "-u", $"{runtimeDir}/python/bootstrap.{(host.PythonPrecompiled ? "pyc" : "py")}"],
             RuntimeKind.Node => [host.Node ?? throw new SandboxStartException("Runtime.InvalidRuntime", "node is not installed on this host"), $"{runtimeDir}/node/bootstrap.mjs"],
             _ => [ProvidedBootstrap(spec, taskRoot)],
         };

@@ -34,7 +34,12 @@ public static partial class HayateServer
         var database = new SqliteDatabase(Path.Combine(data, "hayate.db"));
         await database.InitializeAsync(cancellationToken);
 
-        var sandboxOptions = new SandboxOptions { IdleTimeout = settings.IdleTimeout, Isolation = settings.Isolation };
+        var sandboxOptions = new SandboxOptions
+        {
+            IdleTimeout = settings.IdleTimeout,
+            Isolation = settings.Isolation,
+            StagingDirectory = Path.Combine(data, "runtime"),
+        };
         var host = HostCapabilities.Detect(sandboxOptions);
 
         var builder = WebApplication.CreateSlimBuilder();

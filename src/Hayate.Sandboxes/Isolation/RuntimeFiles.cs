@@ -1,0 +1,48 @@
+using System.Diagnostics;
+
+namespace Hayate.Sandboxes.Isolation;
+
+/// <summary>
+/// Stages the bootstraps into the data directory at start and compiles the python one with the
+/// interpreter the sandboxes use: a script run by path is never byte-code cached, and compiling
+/// it cost every python cold start 10–13 ms.
+/// </summary>
+public static class RuntimeFiles
+{
+    /// <summary>Copies <paramref name="source"/> to <paramref name="target"/>; returns true when bootstrap.pyc was made.</summary>
+    public static bool Stage(string source, string target, string? python)
+    {
+        if (Directory.Exists(target))
+        {
+            Directory.Delete(target, recursive: true);
+        }
+
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var relative = Path.GetRelativePath(source, file);
+            if (relative.Contains("__pycache__", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var destination = Path.Combine(target, relative);
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(file, destination);
+        }
+
+        var script = Path.Combine(target, "python", "bootstrap.py");
+        if (python is null || !File.Exists(script))
+        {
+            return false;
+        }
+
+        var compile = new ProcessStartInfo(python) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        compile.ArgumentList.Add("-c");
+        compile.ArgumentList.Add("import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)");
+        compile.ArgumentList.Add(script);
+        compile.ArgumentList.Add(Path.ChangeExtension(script, ".pyc"));
+        using var process = Process.Start(compile)!;
+        process.WaitForExit(TimeSpan.FromSeconds(30));
+        return process.HasExited && process.ExitCode == 0;
+    }
+}
