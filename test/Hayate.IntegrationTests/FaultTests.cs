@@ -207,4 +207,26 @@ public sealed class FaultTests(SharedServer shared)
         await Task.Delay(TimeSpan.FromSeconds(2.5));
         Assert.Contains("Init Duration", await InvokeLogAsync(), StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task Invoke_AfterServerThreadsRetire_SandboxIsStillWarm()
+    {
+        // bubblewrap's --die-with-parent fires when the thread that started it exits; make the
+        // server's pool threads retire after half a second of idleness so that would show at once.
+        var environment = new Dictionary<string, string> { ["DOTNET_ThreadPool_ThreadTimeoutMs"] = "500" };
+        await using var server = await ServerProcess.StartAsync(null, environment, "--idle-timeout", "300");
+        using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+        var name = Names.New("retire");
+        await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", Zip.Of(("app.py", "COUNT = 0\ndef handler(e, c):\n    global COUNT\n    COUNT += 1\n    return COUNT\n")));
+
+        async Task<string> InvokeAsync()
+        {
+            using var response = await http.PostAsync($"2015-03-31/functions/{name}/invocations", new StringContent("{}"));
+            return await response.Content.ReadAsStringAsync();
+        }
+
+        Assert.Equal("1", await InvokeAsync());
+        // Idle long enough for idle pool threads to have exited several times over.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal("2", await InvokeAsync());
+    }
 }

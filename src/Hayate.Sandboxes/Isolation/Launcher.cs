@@ -24,7 +24,6 @@ public readonly record struct LaunchTimings(double Spawn, double Namespaces, dou
 internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
 {
     public const int RuntimeApiPort = 9001;
-    private static readonly Lock SpawnLock = new();
 
     public async Task<LaunchedProcess> LaunchAsync(SandboxSpec spec, string sandboxId, string logStream, CancellationToken cancellationToken)
     {
@@ -78,7 +77,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 start.ArgumentList.Add(arg);
             }
 
-            lock (SpawnLock)
+            process = await SpawnThread.StartAsync(() =>
             {
                 // Only the descriptors the child needs are inheritable, and only while it is being started.
                 Native.SetInheritable(outputTheirs, true);
@@ -90,7 +89,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
 
                 try
                 {
-                    process = Process.Start(start) ?? throw new InvalidOperationException("/bin/bash did not start");
+                    return Process.Start(start) ?? throw new InvalidOperationException("/bin/bash did not start");
                 }
                 finally
                 {
@@ -101,7 +100,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                         Native.close(infoWrite);
                     }
                 }
-            }
+            });
 
             var spawned = Stopwatch.GetTimestamp();
             int childPid;
@@ -353,7 +352,10 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 }
 
                 var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                s.Bind(new IPEndPoint(IPAddress.Loopback, RuntimeApiPort));
+                // Any address, not 127.0.0.1: bubblewrap reports the child's pid before the child
+                // has brought up loopback, and binding an address that is not up yet fails.
+                // The namespace has no interface but lo, so nothing else can reach it.
+                s.Bind(new IPEndPoint(IPAddress.Any, RuntimeApiPort));
                 s.Listen(16);
                 socket = s;
             }

@@ -42,7 +42,13 @@ public static partial class HayateServer
         };
         var host = HostCapabilities.Detect(sandboxOptions);
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // Content root beside the executable, no config reloading: by default both follow the working
+        // directory, and watching it recursively cost hundreds of inotify watches and wake-ups.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {

@@ -11,7 +11,7 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string dataDirectory, params string[] extraArgs)
+    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
     {
         DataDirectory = dataDirectory;
         var start = new ProcessStartInfo("dotnet")
@@ -29,6 +29,11 @@ public sealed class ServerProcess : IAsyncDisposable
         foreach (var arg in extraArgs)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
         }
 
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };
@@ -76,9 +81,12 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<ServerProcess> StartAsync(string? dataDirectory = null, params string[] extraArgs)
+    public static Task<ServerProcess> StartAsync(string? dataDirectory = null, params string[] extraArgs) =>
+        StartAsync(dataDirectory, null, extraArgs);
+
+    public static async Task<ServerProcess> StartAsync(string? dataDirectory, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
     {
-        var server = new ServerProcess(dataDirectory ?? Paths.NewTempDirectory("hayate-data"), extraArgs);
+        var server = new ServerProcess(dataDirectory ?? Paths.NewTempDirectory("hayate-data"), environment, extraArgs);
         server._process.Start();
         server._process.BeginErrorReadLine();
         server._process.BeginOutputReadLine();
