@@ -29,7 +29,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     private MemoryStream _log = new();
     private string _initOutput = "";
     private Inflight? _current;
-    private TaskCompletionSource<RuntimeEvent> _nextEvent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<RuntimeEvent> _nextEvent = new();
     private volatile InitError? _initError;
     private bool _initialized;
     private bool _outputClosed;
@@ -82,11 +82,15 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     /// <summary>Runs one invocation to its end: response, function error, timeout, crash or init failure.</summary>
     public async Task<SandboxResult> InvokeAsync(SandboxInvocation invocation, CancellationToken cancellationToken)
     {
-        var inflight = new Inflight(invocation.RequestId);
         var coldStart = !_initialized;
+        // One timer per invocation: armed with the init timeout on a cold start, re-armed with the
+        // function's timeout when the runtime takes the event (see NextAsync).
+        using var inflight = new Inflight(invocation.RequestId, _time, coldStart ? _options.InitTimeout : Timeout.InfiniteTimeSpan);
+        TaskCompletionSource<RuntimeEvent> next;
         lock (_gate)
         {
             _current = inflight;
+            next = _nextEvent;
         }
 
         var invokeStart = _time.GetTimestamp();
@@ -99,33 +103,20 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
             invocation.ClientContext,
             invocation.CognitoIdentity);
 
-        TimeSpan? initDuration = null;
         Outcome outcome;
         try
         {
-            // Hand the event to the runtime's pending (or next) GET /next; on a cold start that
-            // waits for init to finish, within the init timeout.
-            var delivered = inflight.Delivered.Task;
-            lock (_gate)
+            // Hands the event to the runtime's pending GET /next, which sends it on this thread
+            // (the continuation runs inline: no hop through the thread pool on the warm path).
+            next.TrySetResult(evt);
+            using (cancellationToken.Register(static state => ((Inflight)state!).Expire(), inflight))
             {
-                _nextEvent.TrySetResult(evt);
+                // Decide by what has completed, the answer before everything else: WhenAny's
+                // winner need not be the task that completed first.
+                await Task.WhenAny(inflight.Done.Task, _exited, inflight.Expired.Task);
             }
 
-            // Continuations run asynchronously, so WhenAny's winner need not be the task that
-            // finished first: decide by what has completed, the answer before everything else.
-            await WhenAnyAsync(delivered, inflight.Done.Task, coldStart ? _options.InitTimeout : Timeout.InfiniteTimeSpan, cancellationToken);
-            if (delivered.IsCompleted)
-            {
-                if (coldStart)
-                {
-                    initDuration = _time.GetElapsedTime(_startedAt, inflight.DeliveredAt);
-                    _initialized = true;
-                }
-
-                var remaining = TimeSpan.FromSeconds(Spec.Timeout) - _time.GetElapsedTime(inflight.DeliveredAt);
-                await WhenAnyAsync(inflight.Done.Task, null, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, cancellationToken);
-            }
-
+            cancellationToken.ThrowIfCancellationRequested();
             outcome = inflight.Done.Task.IsCompleted
                 ? inflight.Done.Task.Result
                 : await FailureAsync(invocation.RequestId, _exited.IsCompleted);
@@ -136,6 +127,8 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
             throw;
         }
 
+        var delivered = inflight.DeliveredAt != 0;
+        TimeSpan? initDuration = coldStart && delivered ? _time.GetElapsedTime(_startedAt, inflight.DeliveredAt) : null;
         lock (_gate)
         {
             _current = null;
@@ -147,7 +140,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
             await KillAsync();
         }
 
-        var duration = _time.GetElapsedTime(inflight.Delivered.Task.IsCompleted ? inflight.DeliveredAt : invokeStart);
+        var duration = _time.GetElapsedTime(delivered ? inflight.DeliveredAt : invokeStart);
         LastUsed = _time.GetTimestamp();
         return new SandboxResult
         {
@@ -161,18 +154,6 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
             Status = outcome.Status,
             LogStream = LogStream,
         };
-    }
-
-    /// <summary>Waits until one of the given tasks completes, the process exits, or the timeout passes.</summary>
-    private async Task WhenAnyAsync(Task first, Task? second, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var delay = Task.Delay(timeout, _time, timer.Token);
-        _ = second is null
-            ? await Task.WhenAny(first, _exited, delay)
-            : await Task.WhenAny(first, second, _exited, delay);
-        await timer.CancelAsync();
-        cancellationToken.ThrowIfCancellationRequested();
     }
 
     /// <summary>The invocation did not answer: it timed out, or the process is gone. Find out which, and clean up.</summary>
@@ -233,23 +214,24 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
 
         lock (_gate)
         {
-            _nextEvent = new TaskCompletionSource<RuntimeEvent>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _nextEvent = new TaskCompletionSource<RuntimeEvent>();
             if (_current is not { } inflight || inflight.RequestId != evt.RequestId)
             {
                 return null;
             }
 
             inflight.DeliveredAt = _time.GetTimestamp();
+            inflight.Arm(TimeSpan.FromSeconds(Spec.Timeout));
             if (!_initialized)
             {
                 // What init printed belongs before START, as in Lambda's log stream.
                 DrainOutput();
                 _initOutput = Encoding.UTF8.GetString(_log.GetBuffer(), 0, (int)_log.Length);
                 _log = new MemoryStream();
+                _initialized = true;
             }
 
             var deadline = _time.GetUtcNow().AddSeconds(Spec.Timeout).ToUnixTimeMilliseconds();
-            inflight.Delivered.TrySetResult();
             return evt with { DeadlineMs = deadline };
         }
     }
@@ -473,12 +455,29 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     /// <summary>What the runtime posted to /runtime/init/error.</summary>
     private sealed record InitError(ReadOnlyMemory<byte> Body, string ErrorType);
 
-    private sealed class Inflight(string requestId)
+    /// <summary>The invocation in flight: its answer, and the one timer that bounds it.</summary>
+    private sealed class Inflight : IDisposable
     {
-        public string RequestId { get; } = requestId;
-        public TaskCompletionSource Delivered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly ITimer _timer;
+
+        public Inflight(string requestId, TimeProvider time, TimeSpan initialTimeout)
+        {
+            RequestId = requestId;
+            _timer = time.CreateTimer(static state => ((Inflight)state!).Expire(), this, initialTimeout, Timeout.InfiniteTimeSpan);
+        }
+
+        public string RequestId { get; }
         public TaskCompletionSource<Outcome> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Expired { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Timestamp of the runtime taking the event; 0 until then.</summary>
         public long DeliveredAt { get; set; }
+
+        public void Arm(TimeSpan timeout) => _timer.Change(timeout, Timeout.InfiniteTimeSpan);
+
+        public void Expire() => Expired.TrySetResult();
+
+        public void Dispose() => _timer.Dispose();
     }
 
     private readonly record struct Outcome(ReadOnlyMemory<byte> Body, string? ErrorType, string? Status, bool InitError = false)

@@ -10,8 +10,9 @@ namespace Hayate.Invocation.Logging;
 /// Takes invocation logs off the hot path: lines are queued, written to the log store in batches,
 /// and waiting readers (hayate logs --follow) are woken when their function logs something.
 /// </summary>
-public sealed partial class FunctionLogWriter(ILogStore store, ILogger<FunctionLogWriter> logger) : BackgroundService
+public sealed partial class FunctionLogWriter(ILogStore store, TimeProvider time, ILogger<FunctionLogWriter> logger) : BackgroundService
 {
+    private static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(20);
     private readonly Channel<LogEvent> _queue = Channel.CreateUnbounded<LogEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
 
@@ -36,6 +37,8 @@ public sealed partial class FunctionLogWriter(ILogStore store, ILogger<FunctionL
         {
             while (await reader.WaitToReadAsync(stoppingToken))
             {
+                // Gather for a moment: one transaction for many invocations instead of one each.
+                await Task.Delay(BatchWindow, time, stoppingToken);
                 await FlushAsync(batch, reader, CancellationToken.None);
             }
         }
@@ -52,12 +55,17 @@ public sealed partial class FunctionLogWriter(ILogStore store, ILogger<FunctionL
         while (reader.TryRead(out var e))
         {
             batch.Add(e);
-            if (batch.Count == 2000)
+            if (batch.Count == 5000)
             {
-                break;
+                await WriteAsync(batch, cancellationToken);
             }
         }
 
+        await WriteAsync(batch, cancellationToken);
+    }
+
+    private async Task WriteAsync(List<LogEvent> batch, CancellationToken cancellationToken)
+    {
         if (batch.Count == 0)
         {
             return;
