@@ -22,9 +22,19 @@ public static class Clients
         ["AWS_RETRY_MODE"] = "standard",
     };
 
-    /// <summary>aws --endpoint-url ENDPOINT ARGS… (output JSON).</summary>
-    public static Task<ClientResult> AwsAsync(string endpoint, params string[] args) =>
-        RunAsync("aws", ["--endpoint-url", endpoint, "--output", "json", .. args]);
+    /// <summary>aws --endpoint-url ENDPOINT ARGS… (output JSON), with AWS CLI v1 or v2.</summary>
+    public static async Task<ClientResult> AwsAsync(string endpoint, params string[] args)
+    {
+        // v2 reads blob arguments (--payload) as base64 unless told otherwise; v1 has no such option.
+        string[] v2 = await AwsCliIsV2.Value ? ["--cli-binary-format", "raw-in-base64-out"] : [];
+        return await RunAsync("aws", ["--endpoint-url", endpoint, "--output", "json", .. v2, .. args]);
+    }
+
+    private static readonly Lazy<Task<bool>> AwsCliIsV2 = new(async () =>
+    {
+        var version = await RunAsync("aws", ["--version"]);
+        return (version.Stdout + version.Stderr).Contains("aws-cli/2.", StringComparison.Ordinal);
+    });
 
     /// <summary>Runs a python script with `lambda_client` bound to a boto3 Lambda client for the server.</summary>
     public static Task<ClientResult> Boto3Async(string endpoint, string script)
