@@ -110,8 +110,20 @@ internal sealed class LoggingConfigShape
     public required string LogGroup { get; init; }
 }
 
+internal sealed class TagResourceRequest
+{
+    public Dictionary<string, string>? Tags { get; set; }
+}
+
+internal sealed class ListTagsResponse
+{
+    public required Dictionary<string, string> Tags { get; init; }
+}
+
 internal sealed class GetFunctionResponse
 {
+    public Dictionary<string, string>? Tags { get; init; }
+
     public required FunctionConfigurationShape Configuration { get; init; }
     public required FunctionCodeLocation Code { get; init; }
 }
@@ -182,4 +194,6 @@ internal sealed class LogEventsResponse
 [JsonSerializable(typeof(ListFunctionsResponse))]
 [JsonSerializable(typeof(AccountSettingsResponse))]
 [JsonSerializable(typeof(LogEventsResponse))]
+[JsonSerializable(typeof(TagResourceRequest))]
+[JsonSerializable(typeof(ListTagsResponse))]
 internal sealed partial class LambdaJson : JsonSerializerContext;

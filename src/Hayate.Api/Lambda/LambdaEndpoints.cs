@@ -31,6 +31,9 @@ public static class LambdaEndpoints
         app.MapDelete("/2015-03-31/functions/{FunctionName}", Handle(DeleteFunction));
         app.MapPost("/2015-03-31/functions/{FunctionName}/invocations", Handle(Invoke));
         app.MapGet("/2016-08-19/account-settings", Handle(GetAccountSettings));
+        app.MapPost("/2017-03-31/tags/{Resource}", Handle(TagResource));
+        app.MapDelete("/2017-03-31/tags/{Resource}", Handle(UntagResource));
+        app.MapGet("/2017-03-31/tags/{Resource}", Handle(ListTags));
         return app;
     }
 
@@ -103,7 +106,7 @@ public static class LambdaEndpoints
             EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
             Environment = request.Environment?.Variables,
         };
-        return await RespondAsync(context, manager, await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, context.RequestAborted), 201);
+        return await RespondAsync(context, manager, await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, request.Tags, context.RequestAborted), 201);
     }
 
     private static async Task<LambdaError?> ListFunctions(HttpContext context)
@@ -147,8 +150,10 @@ public static class LambdaEndpoints
         }
 
         var request = context.Request;
+        var tags = await manager.GetTagsAsync(manager.ArnOf(function.Value.Name), context.RequestAborted);
         var response = new GetFunctionResponse
         {
+            Tags = tags.Ok && tags.Value.Count > 0 ? new Dictionary<string, string>(tags.Value) : null,
             Configuration = Shapes.Configuration(manager, function.Value),
             Code = new FunctionCodeLocation { Location = $"{request.Scheme}://{request.Host}/_hayate/code/{function.Value.CodeSha256Hex}.zip" },
         };
@@ -325,6 +330,61 @@ public static class LambdaEndpoints
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.AccountSettingsResponse);
         return null;
     }
+
+    private static async Task<LambdaError?> TagResource(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var parsed = await ReadJsonAsync(context, 1024 * 1024, "TagResource", LambdaJson.Default.TagResourceRequest);
+        if (!parsed.Ok)
+        {
+            return parsed.Error;
+        }
+
+        if (parsed.Value.Tags is null)
+        {
+            return RequireMembers(("tags", null));
+        }
+
+        var error = await manager.ChangeTagsAsync(ResourceOf(context), parsed.Value.Tags, null, context.RequestAborted);
+        if (error is null)
+        {
+            context.Response.StatusCode = 204;
+        }
+
+        return error;
+    }
+
+    private static async Task<LambdaError?> UntagResource(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        if (!context.Request.Query.TryGetValue("tagKeys", out var keys))
+        {
+            return RequireMembers(("tagKeys", null));
+        }
+
+        var error = await manager.ChangeTagsAsync(ResourceOf(context), null, keys.Where(k => k is not null).Select(k => k!).ToList(), context.RequestAborted);
+        if (error is null)
+        {
+            context.Response.StatusCode = 204;
+        }
+
+        return error;
+    }
+
+    private static async Task<LambdaError?> ListTags(HttpContext context)
+    {
+        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
+        var tags = await manager.GetTagsAsync(ResourceOf(context), context.RequestAborted);
+        if (!tags.Ok)
+        {
+            return tags.Error;
+        }
+
+        await ApiResponse.WriteJsonAsync(context, 200, new ListTagsResponse { Tags = new Dictionary<string, string>(tags.Value) }, LambdaJson.Default.ListTagsResponse);
+        return null;
+    }
+
+    private static string ResourceOf(HttpContext context) => context.Request.RouteValues["Resource"] as string ?? "";
 
     /// <summary>The function named in the path, with the Qualifier query parameter folded in.</summary>
     private static Result<FunctionRef> ReferenceOf(HttpContext context)

@@ -5,7 +5,7 @@ namespace Hayate.Core.Errors;
 /// <summary>A value or the Lambda error that stopped it: expected outcomes are results, not exceptions.</summary>
 public readonly struct Result<T>
 {
-    private Result(T? value, LambdaError? error)
+    internal Result(T? value, LambdaError? error)
     {
         Value = value;
         Error = error;
@@ -21,5 +21,12 @@ public readonly struct Result<T>
 
     public static implicit operator Result<T>(T value) => new(value, null);
 
+
     public static implicit operator Result<T>(LambdaError error) => new(default, error);
+}
+
+/// <summary>Builds results where an implicit conversion cannot (values of interface type).</summary>
+public static class Result
+{
+    public static Result<T> Of<T>(T value) => new(value, null);
 }

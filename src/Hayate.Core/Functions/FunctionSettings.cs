@@ -38,6 +38,35 @@ public static partial class FunctionValidator
     [GeneratedRegex(@"^[^\s]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex HandlerPattern();
 
+    /// <summary>Null when the tags are acceptable: at most 50, keys of 1–128 characters not starting with "aws:", values up to 256.</summary>
+    public static LambdaError? ValidateTags(IReadOnlyDictionary<string, string> tags, int existing = 0)
+    {
+        if (tags.Count + existing > 50)
+        {
+            return LambdaErrors.InvalidParameter("Number of tags exceeds resource tag limit of 50.");
+        }
+
+        foreach (var (key, value) in tags)
+        {
+            if (key.Length is 0 or > 128)
+            {
+                return LambdaErrors.InvalidParameter($"Tag key '{key}' must be 1 to 128 characters long.");
+            }
+
+            if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
+            {
+                return LambdaErrors.InvalidParameter($"Tag key '{key}' uses the reserved prefix 'aws:'.");
+            }
+
+            if (value.Length > 256)
+            {
+                return LambdaErrors.InvalidParameter($"The value of tag '{key}' must be at most 256 characters long.");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Null when the settings are acceptable; otherwise the first error, as Lambda words it.</summary>
     public static LambdaError? Validate(FunctionSettings settings, bool creating)
     {

@@ -26,9 +26,10 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
 
     public string ArnOf(string name, string? qualifier = null) => FunctionArn.For(account.Region, account.AccountId, name, qualifier);
 
-    public async Task<Result<FunctionConfiguration>> CreateAsync(string name, FunctionSettings settings, byte[] zip, CancellationToken cancellationToken)
+    public async Task<Result<FunctionConfiguration>> CreateAsync(string name, FunctionSettings settings, byte[] zip, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken)
     {
-        if (FunctionValidator.Validate(settings, creating: true) is { } invalid)
+        tags ??= new Dictionary<string, string>();
+        if ((FunctionValidator.Validate(settings, creating: true) ?? FunctionValidator.ValidateTags(tags)) is { } invalid)
         {
             return invalid;
         }
@@ -60,7 +61,7 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
             RevisionId = Guid.NewGuid().ToString(),
             LastModified = time.GetUtcNow(),
         };
-        if (!await store.TryCreateAsync(function, cancellationToken))
+        if (!await store.TryCreateAsync(function, tags, cancellationToken))
         {
             return LambdaErrors.Conflict($"Function already exist: {name}");
         }
@@ -206,6 +207,63 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
         _cache.TryRemove(reference.Name, out _);
         await sandboxes.RetireAsync(reference.Name, keepIdentity: null);
         return null;
+    }
+
+    public async Task<Result<IReadOnlyDictionary<string, string>>> GetTagsAsync(string resource, CancellationToken cancellationToken)
+    {
+        var reference = TaggableFunction(resource);
+        if (!reference.Ok)
+        {
+            return reference.Error;
+        }
+
+        var tags = await store.GetTagsAsync(reference.Value.Name, cancellationToken);
+        return tags is null ? LambdaErrors.FunctionNotFound(resource) : Result.Of(tags);
+    }
+
+    /// <summary>Adds or overwrites tags (TagResource), or removes keys (UntagResource).</summary>
+    public async Task<LambdaError?> ChangeTagsAsync(string resource, IReadOnlyDictionary<string, string>? add, IReadOnlyCollection<string>? remove, CancellationToken cancellationToken)
+    {
+        var current = await GetTagsAsync(resource, cancellationToken);
+        if (!current.Ok)
+        {
+            return current.Error;
+        }
+
+        var tags = new Dictionary<string, string>(current.Value, StringComparer.Ordinal);
+        foreach (var key in remove ?? [])
+        {
+            tags.Remove(key);
+        }
+
+        foreach (var (key, value) in add ?? new Dictionary<string, string>())
+        {
+            tags[key] = value;
+        }
+
+        if (add is not null && FunctionValidator.ValidateTags(add, tags.Count - add.Count) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var name = TaggableFunction(resource).Value.Name;
+        return await store.SetTagsAsync(name, tags, cancellationToken) ? null : LambdaErrors.FunctionNotFound(resource);
+    }
+
+    /// <summary>Tags take a function's full, unqualified ARN, in this account and region.</summary>
+    private Result<FunctionRef> TaggableFunction(string resource)
+    {
+        if (!FunctionArn.TryParse(resource, out var reference) || reference.Region is null || reference.Account is null)
+        {
+            return LambdaErrors.Validation("resource", resource, @"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9-_]+");
+        }
+
+        if (reference.Qualifier is not null)
+        {
+            return LambdaErrors.InvalidParameter("Tags on function aliases and versions are not supported. Please specify a function ARN.");
+        }
+
+        return IsOurs(reference) ? reference : LambdaErrors.FunctionNotFound(resource);
     }
 
     public Task<(long Count, long TotalCodeSize)> UsageAsync(CancellationToken cancellationToken) => store.UsageAsync(cancellationToken);

@@ -5,8 +5,8 @@ namespace Hayate.Storage.Functions;
 /// <summary>Durable function metadata. SQLite now; a PostgreSQL backend implements the same contract later.</summary>
 public interface IFunctionStore
 {
-    /// <summary>False when a function of that name exists already.</summary>
-    Task<bool> TryCreateAsync(FunctionConfiguration function, CancellationToken cancellationToken);
+    /// <summary>Creates the function with its tags in one statement; false when a function of that name exists already.</summary>
+    Task<bool> TryCreateAsync(FunctionConfiguration function, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
 
     Task<FunctionConfiguration?> GetAsync(string name, CancellationToken cancellationToken);
 
@@ -19,4 +19,10 @@ public interface IFunctionStore
     Task<bool> DeleteAsync(string name, CancellationToken cancellationToken);
 
     Task<(long Count, long TotalCodeSize)> UsageAsync(CancellationToken cancellationToken);
+
+    /// <summary>The function's tags; null when there is no such function.</summary>
+    Task<IReadOnlyDictionary<string, string>?> GetTagsAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the function's tags; false when there is no such function.</summary>
+    Task<bool> SetTagsAsync(string name, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
 }

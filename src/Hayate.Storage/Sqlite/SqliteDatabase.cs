@@ -25,6 +25,9 @@ public sealed class SqliteDatabase
         );
         CREATE INDEX log_events_by_function ON log_events (function_name, id);
         """,
+        """
+        ALTER TABLE functions ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+        """,
     ];
 
     public SqliteDatabase(string path)

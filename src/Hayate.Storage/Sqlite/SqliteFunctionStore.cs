@@ -9,12 +9,13 @@ namespace Hayate.Storage.Sqlite;
 /// <summary>Function metadata in SQLite; each configuration is one JSON document keyed by name.</summary>
 public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStore
 {
-    public async Task<bool> TryCreateAsync(FunctionConfiguration function, CancellationToken cancellationToken)
+    public async Task<bool> TryCreateAsync(FunctionConfiguration function, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO functions (name, revision_id, code_size, config) VALUES ($name, $revision, $size, $config) ON CONFLICT (name) DO NOTHING;";
+        command.CommandText = "INSERT INTO functions (name, revision_id, code_size, config, tags) VALUES ($name, $revision, $size, $config, $tags) ON CONFLICT (name) DO NOTHING;";
         Bind(command, function);
+        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(new Dictionary<string, string>(tags), StorageJson.Default.DictionaryStringString));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -73,6 +74,27 @@ public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStor
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    public async Task<IReadOnlyDictionary<string, string>?> GetTagsAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT tags FROM functions WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteScalarAsync(cancellationToken) is string json
+            ? JsonSerializer.Deserialize(json, StorageJson.Default.DictionaryStringString)
+            : null;
+    }
+
+    public async Task<bool> SetTagsAsync(string name, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE functions SET tags = $tags WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(new Dictionary<string, string>(tags), StorageJson.Default.DictionaryStringString));
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     private static void Bind(SqliteCommand command, FunctionConfiguration function)
     {
         command.Parameters.AddWithValue("$name", function.Name);
@@ -87,4 +109,5 @@ public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStor
 }
 
 [JsonSerializable(typeof(FunctionConfiguration))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StorageJson : JsonSerializerContext;
