@@ -110,6 +110,30 @@ internal sealed class LoggingConfigShape
     public required string LogGroup { get; init; }
 }
 
+internal sealed class AddPermissionRequest
+{
+    public string? StatementId { get; set; }
+    public string? Action { get; set; }
+    public string? Principal { get; set; }
+    public string? SourceArn { get; set; }
+    public string? SourceAccount { get; set; }
+    public string? EventSourceToken { get; set; }
+    public string? RevisionId { get; set; }
+    public string? PrincipalOrgID { get; set; }
+    public string? FunctionUrlAuthType { get; set; }
+}
+
+internal sealed class AddPermissionResponse
+{
+    public required string Statement { get; init; }
+}
+
+internal sealed class GetPolicyResponse
+{
+    public required string Policy { get; init; }
+    public required string RevisionId { get; init; }
+}
+
 internal sealed class TagResourceRequest
 {
     public Dictionary<string, string>? Tags { get; set; }
@@ -195,5 +219,8 @@ internal sealed class LogEventsResponse
 [JsonSerializable(typeof(AccountSettingsResponse))]
 [JsonSerializable(typeof(LogEventsResponse))]
 [JsonSerializable(typeof(TagResourceRequest))]
+[JsonSerializable(typeof(AddPermissionRequest))]
+[JsonSerializable(typeof(AddPermissionResponse))]
+[JsonSerializable(typeof(GetPolicyResponse))]
 [JsonSerializable(typeof(ListTagsResponse))]
 internal sealed partial class LambdaJson : JsonSerializerContext;

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 using Hayate.Api.Wire;
 using Hayate.Core.Errors;
 using Hayate.Core.Functions;
+using Hayate.Core.Policies;
 using Hayate.Invocation.Concurrency;
 using Hayate.Invocation.Functions;
 using Hayate.Invocation.Invoking;
@@ -31,6 +32,9 @@ public static class LambdaEndpoints
         app.MapDelete("/2015-03-31/functions/{FunctionName}", Handle(DeleteFunction));
         app.MapPost("/2015-03-31/functions/{FunctionName}/invocations", Handle(Invoke));
         app.MapGet("/2016-08-19/account-settings", Handle(GetAccountSettings));
+        app.MapPost("/2015-03-31/functions/{FunctionName}/policy", Handle(AddPermission));
+        app.MapGet("/2015-03-31/functions/{FunctionName}/policy", Handle(GetPolicy));
+        app.MapDelete("/2015-03-31/functions/{FunctionName}/policy/{StatementId}", Handle(RemovePermission));
         app.MapPost("/2017-03-31/tags/{Resource}", Handle(TagResource));
         app.MapDelete("/2017-03-31/tags/{Resource}", Handle(UntagResource));
         app.MapGet("/2017-03-31/tags/{Resource}", Handle(ListTags));
@@ -329,6 +333,87 @@ public static class LambdaEndpoints
         };
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.AccountSettingsResponse);
         return null;
+    }
+
+    private static async Task<LambdaError?> AddPermission(HttpContext context)
+    {
+        var policies = context.RequestServices.GetRequiredService<FunctionPolicies>();
+        var reference = ReferenceOf(context);
+        if (!reference.Ok)
+        {
+            return reference.Error;
+        }
+
+        var parsed = await ReadJsonAsync(context, 1024 * 1024, "AddPermission", LambdaJson.Default.AddPermissionRequest);
+        if (!parsed.Ok)
+        {
+            return parsed.Error;
+        }
+
+        var r = parsed.Value;
+        if (RequireMembers(("statementId", r.StatementId), ("action", r.Action), ("principal", r.Principal)) is { } missing)
+        {
+            return missing;
+        }
+
+        var request = new PermissionRequest
+        {
+            StatementId = r.StatementId!,
+            Action = r.Action!,
+            Principal = r.Principal!,
+            SourceArn = r.SourceArn,
+            SourceAccount = r.SourceAccount,
+            EventSourceToken = r.EventSourceToken,
+            PrincipalOrgId = r.PrincipalOrgID,
+            FunctionUrlAuthType = r.FunctionUrlAuthType,
+        };
+        var added = await policies.AddAsync(reference.Value, request, r.RevisionId, context.RequestAborted);
+        if (!added.Ok)
+        {
+            return added.Error;
+        }
+
+        await ApiResponse.WriteJsonAsync(context, 201, new AddPermissionResponse { Statement = added.Value }, LambdaJson.Default.AddPermissionResponse);
+        return null;
+    }
+
+    private static async Task<LambdaError?> GetPolicy(HttpContext context)
+    {
+        var policies = context.RequestServices.GetRequiredService<FunctionPolicies>();
+        var reference = ReferenceOf(context);
+        if (!reference.Ok)
+        {
+            return reference.Error;
+        }
+
+        var policy = await policies.GetAsync(reference.Value, context.RequestAborted);
+        if (!policy.Ok)
+        {
+            return policy.Error;
+        }
+
+        await ApiResponse.WriteJsonAsync(context, 200, new GetPolicyResponse { Policy = policy.Value.Policy, RevisionId = policy.Value.RevisionId }, LambdaJson.Default.GetPolicyResponse);
+        return null;
+    }
+
+    private static async Task<LambdaError?> RemovePermission(HttpContext context)
+    {
+        var policies = context.RequestServices.GetRequiredService<FunctionPolicies>();
+        var reference = ReferenceOf(context);
+        if (!reference.Ok)
+        {
+            return reference.Error;
+        }
+
+        var statementId = context.Request.RouteValues["StatementId"] as string ?? "";
+        var revisionId = context.Request.Query.TryGetValue("RevisionId", out var r) ? r.ToString() : null;
+        var error = await policies.RemoveAsync(reference.Value, statementId, revisionId, context.RequestAborted);
+        if (error is null)
+        {
+            context.Response.StatusCode = 204;
+        }
+
+        return error;
     }
 
     private static async Task<LambdaError?> TagResource(HttpContext context)

@@ -23,6 +23,12 @@ public interface IFunctionStore
     /// <summary>The function's tags; null when there is no such function.</summary>
     Task<IReadOnlyDictionary<string, string>?> GetTagsAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>The statements of the function's resource policy, as a JSON array; null when there is no such function.</summary>
+    Task<string?> GetPolicyAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the policy if it is still <paramref name="expected"/>; false otherwise (or no function).</summary>
+    Task<bool> TryReplacePolicyAsync(string name, string expected, string replacement, CancellationToken cancellationToken);
+
     /// <summary>Replaces the function's tags; false when there is no such function.</summary>
     Task<bool> SetTagsAsync(string name, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
 }

@@ -28,6 +28,9 @@ public sealed class SqliteDatabase
         """
         ALTER TABLE functions ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
         """,
+        """
+        ALTER TABLE functions ADD COLUMN policy TEXT NOT NULL DEFAULT '[]';
+        """,
     ];
 
     public SqliteDatabase(string path)

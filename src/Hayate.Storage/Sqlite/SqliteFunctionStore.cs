@@ -95,6 +95,26 @@ public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStor
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    public async Task<string?> GetPolicyAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT policy FROM functions WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task<bool> TryReplacePolicyAsync(string name, string expected, string replacement, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE functions SET policy = $replacement WHERE name = $name AND policy = $expected;";
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$expected", expected);
+        command.Parameters.AddWithValue("$replacement", replacement);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     private static void Bind(SqliteCommand command, FunctionConfiguration function)
     {
         command.Parameters.AddWithValue("$name", function.Name);

@@ -80,6 +80,7 @@ public static partial class HayateServer
         services.AddSingleton(new AccountOptions { Region = settings.Region });
         services.AddSingleton(new ConcurrencyLimiter(settings.ConcurrencyLimit));
         services.AddSingleton<FunctionManager>();
+        services.AddSingleton<FunctionPolicies>();
         services.AddSingleton<FunctionLogWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<FunctionLogWriter>());
         services.AddSingleton<Invoker>();
