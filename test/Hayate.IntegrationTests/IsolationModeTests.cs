@@ -90,4 +90,38 @@ public sealed class IsolationModeTests
             follower.Kill();
         }
     }
+    [Fact]
+    public async Task Serve_AsUnprivilegedUser_SaysWhatIsOffAndStillRunsFunctions()
+    {
+        Assert.SkipUnless(SharedServer.Root && File.Exists("/usr/bin/setpriv"), "needs root to switch to an unprivileged user (CI runs as root)");
+        Assert.SkipUnless(ReadableByEveryone(Paths.HayateDll), "the build output must be readable by other users to run the server as one");
+        var data = Paths.NewTempDirectory("hayate-nobody");
+        File.SetUnixFileMode(data, (UnixFileMode)0x1FF);
+        var environment = new Dictionary<string, string> { ["HOME"] = data, ["DOTNET_CLI_HOME"] = data };
+        await using var server = await ServerProcess.StartAsync(Path.Combine(data, "data"), environment, uid: 65534);
+        Assert.Contains("not running as root", server.StandardError, StringComparison.Ordinal);
+        Assert.Contains("cgroups are off", server.StandardError, StringComparison.Ordinal);
+
+        using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+        var name = Names.New("nobody");
+        await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", Zip.Of(("app.py", "import os\ndef handler(e, c):\n    return {'uid': os.getuid(), 'api': os.environ['AWS_LAMBDA_RUNTIME_API']}\n")));
+        using var response = await http.PostAsync($"2015-03-31/functions/{name}/invocations", new StringContent("{}"));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == 200 && !response.Headers.Contains("X-Amz-Function-Error"), body + "\n" + server.StandardError);
+        // Without root there is no network namespace of its own: a loopback port per sandbox.
+        Assert.NotEqual("127.0.0.1:9001", JsonNode.Parse(body)!["api"]!.GetValue<string>());
+    }
+
+    private static bool ReadableByEveryone(string path)
+    {
+        for (var dir = Path.GetDirectoryName(path); !string.IsNullOrEmpty(dir) && dir != "/"; dir = Path.GetDirectoryName(dir))
+        {
+            if ((File.GetUnixFileMode(dir) & UnixFileMode.OtherExecute) == 0)
+            {
+                return false;
+            }
+        }
+
+        return (File.GetUnixFileMode(path) & UnixFileMode.OtherRead) != 0;
+    }
 }

@@ -69,6 +69,7 @@ public sealed class Cgroups
                 }
 
                 RemoveStale(parent);
+                Probe(parent);
                 return new Cgroups(CgroupLayout.V2, null, null, null, parent, null);
             }
 
@@ -98,6 +99,7 @@ public sealed class Cgroups
             }
 
             RemoveStale(memory, pids, cpu);
+            Probe(memory, pids, cpu);
             return new Cgroups(layout, memory, pids, cpu, null, null);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -137,6 +139,25 @@ public sealed class Cgroups
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Creates and removes a child cgroup: the parent may exist already (made by an earlier server
+    /// run as root) and still not be ours to write in. Throws what creating a sandbox's would.
+    /// </summary>
+    private static void Probe(params string?[] parents)
+    {
+        foreach (var parent in parents)
+        {
+            if (parent is null)
+            {
+                continue;
+            }
+
+            var probe = Path.Combine(parent, $"probe-{Environment.ProcessId}");
+            Directory.CreateDirectory(probe);
+            Directory.Delete(probe);
         }
     }
 

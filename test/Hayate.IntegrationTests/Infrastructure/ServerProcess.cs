@@ -11,15 +11,24 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
+    private ServerProcess(string dataDirectory, IReadOnlyDictionary<string, string>? environment, int? uid, params string[] extraArgs)
     {
         DataDirectory = dataDirectory;
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(uid is null ? "dotnet" : "/usr/bin/setpriv")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        if (uid is not null)
+        {
+            // The same server as an unprivileged user: no root, so no netns of its own and no cgroups.
+            foreach (var arg in new[] { $"--reuid={uid}", $"--regid={uid}", "--clear-groups", "dotnet" })
+            {
+                start.ArgumentList.Add(arg);
+            }
+        }
+
         start.ArgumentList.Add(Paths.HayateDll);
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add("--port");
@@ -84,9 +93,12 @@ public sealed class ServerProcess : IAsyncDisposable
     public static Task<ServerProcess> StartAsync(string? dataDirectory = null, params string[] extraArgs) =>
         StartAsync(dataDirectory, null, extraArgs);
 
-    public static async Task<ServerProcess> StartAsync(string? dataDirectory, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs)
+    public static Task<ServerProcess> StartAsync(string? dataDirectory, IReadOnlyDictionary<string, string>? environment, params string[] extraArgs) =>
+        StartAsync(dataDirectory, environment, null, extraArgs);
+
+    public static async Task<ServerProcess> StartAsync(string? dataDirectory, IReadOnlyDictionary<string, string>? environment, int? uid, params string[] extraArgs)
     {
-        var server = new ServerProcess(dataDirectory ?? Paths.NewTempDirectory("hayate-data"), environment, extraArgs);
+        var server = new ServerProcess(dataDirectory ?? Paths.NewTempDirectory("hayate-data"), environment, uid, extraArgs);
         server._process.Start();
         server._process.BeginErrorReadLine();
         server._process.BeginOutputReadLine();
