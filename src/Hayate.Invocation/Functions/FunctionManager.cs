@@ -212,19 +212,26 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
     public async Task<Result<IReadOnlyDictionary<string, string>>> GetTagsAsync(string resource, CancellationToken cancellationToken)
     {
         var reference = TaggableFunction(resource);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
+        return reference.Ok ? await TagsOfAsync(reference.Value.Name, resource, cancellationToken) : reference.Error;
+    }
 
-        var tags = await store.GetTagsAsync(reference.Value.Name, cancellationToken);
+    private async Task<Result<IReadOnlyDictionary<string, string>>> TagsOfAsync(string name, string resource, CancellationToken cancellationToken)
+    {
+        var tags = await store.GetTagsAsync(name, cancellationToken);
         return tags is null ? LambdaErrors.FunctionNotFound(resource) : Result.Of(tags);
     }
 
     /// <summary>Adds or overwrites tags (TagResource), or removes keys (UntagResource).</summary>
     public async Task<LambdaError?> ChangeTagsAsync(string resource, IReadOnlyDictionary<string, string>? add, IReadOnlyCollection<string>? remove, CancellationToken cancellationToken)
     {
-        var current = await GetTagsAsync(resource, cancellationToken);
+        var reference = TaggableFunction(resource);
+        if (!reference.Ok)
+        {
+            return reference.Error;
+        }
+
+        var name = reference.Value.Name;
+        var current = await TagsOfAsync(name, resource, cancellationToken);
         if (!current.Ok)
         {
             return current.Error;
@@ -246,7 +253,6 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
             return invalid;
         }
 
-        var name = TaggableFunction(resource).Value.Name;
         return await store.SetTagsAsync(name, tags, cancellationToken) ? null : LambdaErrors.FunctionNotFound(resource);
     }
 

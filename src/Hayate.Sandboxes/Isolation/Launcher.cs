@@ -393,8 +393,3 @@ public sealed class SandboxStartException(string errorType, string message) : Ex
 {
     public string ErrorType { get; } = errorType;
 }
-
-internal static class Utf8
-{
-    public static readonly Encoding NoBom = new UTF8Encoding(false);
-}

@@ -15,7 +15,7 @@ public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStor
         await using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO functions (name, revision_id, code_size, config, tags) VALUES ($name, $revision, $size, $config, $tags) ON CONFLICT (name) DO NOTHING;";
         Bind(command, function);
-        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(new Dictionary<string, string>(tags), StorageJson.Default.DictionaryStringString));
+        command.Parameters.AddWithValue("$tags", SerializeTags(tags));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -91,7 +91,7 @@ public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStor
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE functions SET tags = $tags WHERE name = $name;";
         command.Parameters.AddWithValue("$name", name);
-        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(new Dictionary<string, string>(tags), StorageJson.Default.DictionaryStringString));
+        command.Parameters.AddWithValue("$tags", SerializeTags(tags));
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
@@ -114,6 +114,9 @@ public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStor
         command.Parameters.AddWithValue("$replacement", replacement);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
+
+    private static string SerializeTags(IReadOnlyDictionary<string, string> tags) =>
+        JsonSerializer.Serialize(new Dictionary<string, string>(tags), StorageJson.Default.DictionaryStringString);
 
     private static void Bind(SqliteCommand command, FunctionConfiguration function)
     {
