@@ -472,7 +472,8 @@ public sealed class ControlPlaneTests(SharedServer shared)
         {
             var entry = result[form]!;
             Assert.Equal(name, entry["get"]!.GetValue<string>());
-            Assert.Equal(Arn(name), entry["config"]!.GetValue<string>());
+            // A qualified name is answered with the qualified ARN, as Lambda does.
+            Assert.Equal(form == "qualified" ? Arn(name) + ":$LATEST" : Arn(name), entry["config"]!.GetValue<string>());
             Assert.Equal(200, entry["status"]!.GetValue<int>());
             Assert.Null(entry["error"]);
             Assert.Equal("arn", entry["payload"]!["version"]!.GetValue<string>());

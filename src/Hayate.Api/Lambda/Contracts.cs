@@ -185,6 +185,56 @@ internal sealed class AccountUsageShape
     public long FunctionCount { get; init; }
 }
 
+internal sealed class PublishVersionRequest
+{
+    public string? CodeSha256 { get; set; }
+    public string? Description { get; set; }
+    public string? RevisionId { get; set; }
+}
+
+internal sealed class ListVersionsByFunctionResponse
+{
+    public string? NextMarker { get; init; }
+    public required List<FunctionConfigurationShape> Versions { get; init; }
+}
+
+internal sealed class AliasRoutingShape
+{
+    public Dictionary<string, double>? AdditionalVersionWeights { get; set; }
+}
+
+internal sealed class CreateAliasRequest
+{
+    public string? Name { get; set; }
+    public string? FunctionVersion { get; set; }
+    public string? Description { get; set; }
+    public AliasRoutingShape? RoutingConfig { get; set; }
+}
+
+internal sealed class UpdateAliasRequest
+{
+    public string? FunctionVersion { get; set; }
+    public string? Description { get; set; }
+    public AliasRoutingShape? RoutingConfig { get; set; }
+    public string? RevisionId { get; set; }
+}
+
+internal sealed class AliasConfigurationShape
+{
+    public required string AliasArn { get; init; }
+    public required string Name { get; init; }
+    public required string FunctionVersion { get; init; }
+    public required string Description { get; init; }
+    public AliasRoutingShape? RoutingConfig { get; init; }
+    public required string RevisionId { get; init; }
+}
+
+internal sealed class ListAliasesResponse
+{
+    public string? NextMarker { get; init; }
+    public required List<AliasConfigurationShape> Aliases { get; init; }
+}
+
 internal sealed class LogEventShape
 {
     [JsonPropertyName("id")]
@@ -223,4 +273,10 @@ internal sealed class LogEventsResponse
 [JsonSerializable(typeof(AddPermissionResponse))]
 [JsonSerializable(typeof(GetPolicyResponse))]
 [JsonSerializable(typeof(ListTagsResponse))]
+[JsonSerializable(typeof(PublishVersionRequest))]
+[JsonSerializable(typeof(ListVersionsByFunctionResponse))]
+[JsonSerializable(typeof(CreateAliasRequest))]
+[JsonSerializable(typeof(UpdateAliasRequest))]
+[JsonSerializable(typeof(AliasConfigurationShape))]
+[JsonSerializable(typeof(ListAliasesResponse))]
 internal sealed partial class LambdaJson : JsonSerializerContext;

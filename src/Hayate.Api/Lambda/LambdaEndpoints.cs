@@ -16,7 +16,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Hayate.Api.Lambda;
 
 /// <summary>The Lambda control-plane and Invoke operations, rest-json, at the model's paths and status codes.</summary>
-public static class LambdaEndpoints
+public static partial class LambdaEndpoints
 {
     private const int MaxListItems = 10_000;
     private const int DefaultListItems = 50;
@@ -38,6 +38,7 @@ public static class LambdaEndpoints
         app.MapPost("/2017-03-31/tags/{Resource}", Handle(TagResource));
         app.MapDelete("/2017-03-31/tags/{Resource}", Handle(UntagResource));
         app.MapGet("/2017-03-31/tags/{Resource}", Handle(ListTags));
+        app.MapVersionsAndAliases();
         return app;
     }
 
@@ -57,14 +58,14 @@ public static class LambdaEndpoints
         return body.Ok ? ApiRequest.Parse(body.Value, type) : body.Error;
     }
 
-    private static async Task<LambdaError?> RespondAsync(HttpContext context, FunctionManager manager, Result<FunctionConfiguration> function, int status = 200)
+    private static async Task<LambdaError?> RespondAsync(HttpContext context, FunctionManager manager, Result<FunctionConfiguration> function, int status = 200, string? arnQualifier = null)
     {
         if (!function.Ok)
         {
             return function.Error;
         }
 
-        await ApiResponse.WriteJsonAsync(context, status, Shapes.Configuration(manager, function.Value), LambdaJson.Default.FunctionConfigurationShape);
+        await ApiResponse.WriteJsonAsync(context, status, Shapes.Configuration(manager, function.Value, arnQualifier), LambdaJson.Default.FunctionConfigurationShape);
         return null;
     }
 
@@ -110,35 +111,32 @@ public static class LambdaEndpoints
             EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
             Environment = request.Environment?.Variables,
         };
-        return await RespondAsync(context, manager, await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, request.Tags, context.RequestAborted), 201);
+        var created = await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, request.Tags, context.RequestAborted);
+        if (created.Ok && request.Publish == true)
+        {
+            created = await manager.PublishVersionAsync(new FunctionRef(reference.Name, null), null, null, null, context.RequestAborted);
+        }
+
+        // With Publish the answer is version 1, under the function's unqualified ARN, as Lambda gives it.
+        return await RespondAsync(context, manager, created, 201, arnQualifier: "");
     }
 
     private static async Task<LambdaError?> ListFunctions(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var query = context.Request.Query;
-        var maxItems = DefaultListItems;
-        if (query.TryGetValue("MaxItems", out var max) && (!int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out maxItems) || maxItems is < 1 or > MaxListItems))
+        var paging = Page.Read(context);
+        if (!paging.Ok)
         {
-            return LambdaErrors.Validation("maxItems", max.ToString(), $"Member must have value less than or equal to {MaxListItems} and greater than or equal to 1");
+            return paging.Error;
         }
 
-        string? after = null;
-        if (query.TryGetValue("Marker", out var marker) && marker.ToString().Length > 0)
-        {
-            after = Markers.Decode(marker.ToString());
-            if (after is null)
-            {
-                return LambdaErrors.InvalidParameter("Invalid Marker.");
-            }
-        }
-
+        var (maxItems, after) = paging.Value;
         var page = await manager.ListAsync(after, maxItems + 1, context.RequestAborted);
         var functions = page.Take(maxItems).Select(f => Shapes.Configuration(manager, f)).ToList();
         var response = new ListFunctionsResponse
         {
             Functions = functions,
-            NextMarker = page.Count > maxItems ? Markers.Encode(page[maxItems - 1].Name) : null,
+            NextMarker = page.Count > maxItems ? Page.Marker(page[maxItems - 1].Name) : null,
         };
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListFunctionsResponse);
         return null;
@@ -158,7 +156,7 @@ public static class LambdaEndpoints
         var response = new GetFunctionResponse
         {
             Tags = tags.Ok && tags.Value.Count > 0 ? new Dictionary<string, string>(tags.Value) : null,
-            Configuration = Shapes.Configuration(manager, function.Value),
+            Configuration = Shapes.Configuration(manager, function.Value, ReferenceOf(context).Value.Qualifier),
             Code = new FunctionCodeLocation { Location = $"{request.Scheme}://{request.Host}/_hayate/code/{function.Value.CodeSha256Hex}.zip" },
         };
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.GetFunctionResponse);
@@ -168,7 +166,8 @@ public static class LambdaEndpoints
     private static async Task<LambdaError?> GetFunctionConfiguration(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        return await RespondAsync(context, manager, await ResolveAsync(context, manager));
+        var function = await ResolveAsync(context, manager);
+        return await RespondAsync(context, manager, function, arnQualifier: function.Ok ? ReferenceOf(context).Value.Qualifier : null);
     }
 
     private static async Task<LambdaError?> UpdateFunctionCode(HttpContext context)
@@ -193,7 +192,13 @@ public static class LambdaEndpoints
             return error;
         }
 
-        return await RespondAsync(context, manager, await manager.UpdateCodeAsync(reference.Value, request.ZipFile!, request.RevisionId, request.DryRun == true, context.RequestAborted));
+        var updated = await manager.UpdateCodeAsync(reference.Value, request.ZipFile!, request.RevisionId, request.DryRun == true, context.RequestAborted);
+        if (updated.Ok && request.Publish == true && request.DryRun != true)
+        {
+            updated = await manager.PublishVersionAsync(reference.Value, null, null, null, context.RequestAborted);
+        }
+
+        return await RespondAsync(context, manager, updated, arnQualifier: updated.Ok && updated.Value.Version != "$LATEST" ? updated.Value.Version : null);
     }
 
     private static async Task<LambdaError?> UpdateFunctionConfiguration(HttpContext context)
@@ -526,21 +531,34 @@ public static class LambdaEndpoints
             ? null
             : LambdaErrors.Validation("architectures", string.Join(",", architectures), "Member must have length less than or equal to 1, Member must satisfy enum value set: [x86_64, arm64]");
 
-    /// <summary>Opaque list markers: the last name of the page, base64url-encoded.</summary>
-    private static class Markers
+    /// <summary>MaxItems and Marker of a list call; markers are opaque (the last key of the page, base64).</summary>
+    private static class Page
     {
-        public static string Encode(string name) => Convert.ToBase64String(Encoding.UTF8.GetBytes(name));
-
-        public static string? Decode(string marker)
+        public static Result<(int MaxItems, string? After)> Read(HttpContext context)
         {
-            try
+            var query = context.Request.Query;
+            var maxItems = DefaultListItems;
+            if (query.TryGetValue("MaxItems", out var max) && (!int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out maxItems) || maxItems is < 1 or > MaxListItems))
             {
-                return Encoding.UTF8.GetString(Convert.FromBase64String(marker));
+                return LambdaErrors.Validation("maxItems", max.ToString(), $"Member must have value less than or equal to {MaxListItems} and greater than or equal to 1");
             }
-            catch (FormatException)
+
+            string? after = null;
+            if (query.TryGetValue("Marker", out var marker) && marker.ToString().Length > 0)
             {
-                return null;
+                try
+                {
+                    after = Encoding.UTF8.GetString(Convert.FromBase64String(marker.ToString()));
+                }
+                catch (FormatException)
+                {
+                    return LambdaErrors.InvalidParameter("Invalid Marker.");
+                }
             }
+
+            return (maxItems, after);
         }
+
+        public static string Marker(string lastKey) => Convert.ToBase64String(Encoding.UTF8.GetBytes(lastKey));
     }
 }

@@ -6,10 +6,14 @@ namespace Hayate.Api.Lambda;
 /// <summary>Domain → wire shapes.</summary>
 internal static class Shapes
 {
-    public static FunctionConfigurationShape Configuration(FunctionManager manager, FunctionConfiguration f) => new()
+    /// <summary>
+    /// A version's shape. Its ARN carries <paramref name="arnQualifier"/> when the caller named one
+    /// (a version or alias; "" for none), and a published version's number otherwise.
+    /// </summary>
+    public static FunctionConfigurationShape Configuration(FunctionManager manager, FunctionConfiguration f, string? arnQualifier = null) => new()
     {
         FunctionName = f.Name,
-        FunctionArn = manager.ArnOf(f.Name),
+        FunctionArn = manager.ArnOf(f.Name, (arnQualifier ?? (f.Version == "$LATEST" ? "" : f.Version)) is { Length: > 0 } q ? q : null),
         Runtime = f.Runtime,
         Role = f.Role,
         Handler = f.Handler,
@@ -25,5 +29,17 @@ internal static class Shapes
         Architectures = [.. f.Architectures],
         EphemeralStorage = new EphemeralStorageShape { Size = f.EphemeralStorageSize },
         LoggingConfig = new LoggingConfigShape { LogGroup = "/aws/lambda/" + f.Name },
+    };
+
+    public static AliasConfigurationShape Alias(FunctionManager manager, AliasConfiguration a) => new()
+    {
+        AliasArn = manager.AliasArnOf(a),
+        Name = a.Name,
+        FunctionVersion = a.FunctionVersion,
+        Description = a.Description,
+        RevisionId = a.RevisionId,
+        RoutingConfig = a.AdditionalVersion is null
+            ? null
+            : new AliasRoutingShape { AdditionalVersionWeights = new Dictionary<string, double> { [a.AdditionalVersion] = a.AdditionalWeight } },
     };
 }

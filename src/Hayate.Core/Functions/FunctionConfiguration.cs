@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace Hayate.Core.Functions;
 
-/// <summary>The whole, immutable configuration of one function version (for now only $LATEST).</summary>
+/// <summary>The whole, immutable configuration of one function version: $LATEST or a published number.</summary>
 public sealed record FunctionConfiguration
 {
     public required string Name { get; init; }
@@ -23,9 +23,24 @@ public sealed record FunctionConfiguration
     public required DateTimeOffset LastModified { get; init; }
     public string Version { get; init; } = "$LATEST";
 
+    /// <summary>For a published version: the RevisionId $LATEST had when it was published.</summary>
+    public string? SourceRevisionId { get; init; }
+
     /// <summary>The Lambda form of the code hash: base64 of the SHA-256.</summary>
     [JsonIgnore]
     public string CodeSha256 => Convert.ToBase64String(Convert.FromHexString(CodeSha256Hex));
+
+    /// <summary>
+    /// True when publishing this configuration ($LATEST) would add nothing to <paramref name="other"/>,
+    /// the newest version: $LATEST has not changed since, or has the same code and settings again.
+    /// </summary>
+    public bool SameDeployment(FunctionConfiguration other) =>
+        other.SourceRevisionId == RevisionId ||
+        (Name == other.Name && Description == other.Description && Runtime == other.Runtime && Handler == other.Handler && Role == other.Role &&
+        MemorySize == other.MemorySize && Timeout == other.Timeout && EphemeralStorageSize == other.EphemeralStorageSize &&
+        CodeSha256Hex == other.CodeSha256Hex && Architectures.SequenceEqual(other.Architectures) &&
+        Environment.Count == other.Environment.Count &&
+        Environment.All(kv => other.Environment.TryGetValue(kv.Key, out var v) && v == kv.Value));
 
     /// <summary>
     /// What a warm sandbox depends on. Two configurations with the same identity can share

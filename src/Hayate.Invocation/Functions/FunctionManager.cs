@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Hayate.Core.Errors;
 using Hayate.Core.Functions;
 using Hayate.Sandboxes.Pooling;
@@ -18,9 +19,12 @@ public sealed record AccountOptions
 /// The control plane of functions: validates, stores code and configuration, keeps a read cache
 /// for the invoke path, and retires warm sandboxes when a function changes.
 /// </summary>
-public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandboxHost sandboxes, AccountOptions account, TimeProvider time)
+public sealed partial class FunctionManager(IFunctionStore store, CodeStore code, ISandboxHost sandboxes, AccountOptions account, TimeProvider time)
 {
+    private const int MaxCachedEntries = 10_000;
     private readonly ConcurrentDictionary<string, FunctionConfiguration> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Function, string Version), FunctionConfiguration> _versions = new();
+    private readonly ConcurrentDictionary<(string Function, string Alias), AliasConfiguration> _aliases = new();
 
     public AccountOptions Account => account;
 
@@ -70,6 +74,10 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
         return function;
     }
 
+    /// <summary>
+    /// The configuration a reference names: $LATEST without a qualifier, a published version, or the
+    /// version an alias points to (its primary version; invocations route with <see cref="ResolveForInvokeAsync"/>).
+    /// </summary>
     public async Task<Result<FunctionConfiguration>> GetAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
         if (!IsOurs(reference))
@@ -77,24 +85,85 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
             return LambdaErrors.FunctionNotFound(FunctionArn.For(reference.Region ?? account.Region, reference.Account ?? account.AccountId, reference.Name, reference.Qualifier));
         }
 
-        if (reference.Qualifier is not null and not "$LATEST")
+        return reference.Qualifier switch
         {
-            return LambdaErrors.FunctionNotFound(ArnOf(reference.Name, reference.Qualifier));
+            null or "$LATEST" => await LatestAsync(reference.Name, reference.Qualifier, cancellationToken),
+            var q when AliasValidator.IsVersionNumber(q) => await VersionAsync(reference.Name, q, cancellationToken),
+            var alias => await ThroughAliasAsync(reference.Name, alias, draw: null, cancellationToken),
+        };
+    }
+
+    /// <summary>
+    /// What one invocation runs: like <see cref="GetAsync"/>, except that an alias with routing picks
+    /// its primary or additional version by weight, afresh for every call.
+    /// </summary>
+    public async Task<Result<FunctionConfiguration>> ResolveForInvokeAsync(FunctionRef reference, CancellationToken cancellationToken)
+    {
+        if (reference.Qualifier is null or "$LATEST" || AliasValidator.IsVersionNumber(reference.Qualifier) || !IsOurs(reference))
+        {
+            return await GetAsync(reference, cancellationToken);
         }
 
-        if (_cache.TryGetValue(reference.Name, out var cached))
+        return await ThroughAliasAsync(reference.Name, reference.Qualifier, Random.Shared.NextDouble(), cancellationToken);
+    }
+
+    private async Task<Result<FunctionConfiguration>> LatestAsync(string name, string? qualifier, CancellationToken cancellationToken)
+    {
+        if (_cache.TryGetValue(name, out var cached))
         {
             return cached;
         }
 
-        var function = await store.GetAsync(reference.Name, cancellationToken);
+        var function = await store.GetAsync(name, cancellationToken);
         if (function is null)
         {
-            return LambdaErrors.FunctionNotFound(ArnOf(reference.Name, reference.Qualifier));
+            return LambdaErrors.FunctionNotFound(ArnOf(name, qualifier));
         }
 
-        _cache[reference.Name] = function;
+        _cache[name] = function;
         return function;
+    }
+
+    private async Task<Result<FunctionConfiguration>> VersionAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        if (version == "$LATEST")
+        {
+            return await LatestAsync(name, version, cancellationToken);
+        }
+
+        // Versions are immutable: once read, a version is served from memory until it is deleted.
+        var key = (name, version);
+        if (_versions.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        var function = int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            ? await store.GetVersionAsync(name, number, cancellationToken)
+            : null;
+        if (function is null)
+        {
+            return LambdaErrors.FunctionNotFound(ArnOf(name, version));
+        }
+
+        if (_versions.Count > MaxCachedEntries)
+        {
+            _versions.Clear();
+        }
+
+        _versions[key] = function;
+        return function;
+    }
+
+    private async Task<Result<FunctionConfiguration>> ThroughAliasAsync(string name, string aliasName, double? draw, CancellationToken cancellationToken)
+    {
+        var alias = await AliasAsync(name, aliasName, cancellationToken);
+        if (alias is null)
+        {
+            return LambdaErrors.FunctionNotFound(ArnOf(name, aliasName));
+        }
+
+        return await VersionAsync(name, draw is { } d ? alias.Route(d) : alias.FunctionVersion, cancellationToken);
     }
 
     public Task<IReadOnlyList<FunctionConfiguration>> ListAsync(string? afterName, int limit, CancellationToken cancellationToken) =>
@@ -102,7 +171,7 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
 
     public async Task<Result<FunctionConfiguration>> UpdateCodeAsync(FunctionRef reference, byte[] zip, string? revisionId, bool dryRun, CancellationToken cancellationToken)
     {
-        var current = await GetAsync(reference, cancellationToken);
+        var current = await GetLatestForUpdateAsync(reference, cancellationToken);
         if (!current.Ok)
         {
             return current.Error;
@@ -136,7 +205,7 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
             return invalid;
         }
 
-        var current = await GetAsync(reference, cancellationToken);
+        var current = await GetLatestForUpdateAsync(reference, cancellationToken);
         if (!current.Ok)
         {
             return current.Error;
@@ -164,6 +233,12 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
         return await ReplaceAsync(c, updated, cancellationToken);
     }
 
+    /// <summary>Only $LATEST changes: versions are immutable and aliases are changed with UpdateAlias.</summary>
+    private async Task<Result<FunctionConfiguration>> GetLatestForUpdateAsync(FunctionRef reference, CancellationToken cancellationToken) =>
+        reference.Qualifier is null or "$LATEST"
+            ? await GetAsync(reference, cancellationToken)
+            : LambdaErrors.InvalidParameter("Current operation does not support versions other than $LATEST. Please set the version to $LATEST or do not set a version in your request.");
+
     private async Task<Result<FunctionConfiguration>> ReplaceAsync(FunctionConfiguration current, FunctionConfiguration updated, CancellationToken cancellationToken)
     {
         if (!await store.TryUpdateAsync(updated, current.RevisionId, cancellationToken))
@@ -173,7 +248,7 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
         }
 
         _cache[updated.Name] = updated;
-        await sandboxes.RetireAsync(updated.Name, updated.SandboxIdentity);
+        await sandboxes.RetireAsync(updated.Name, "$LATEST", updated.SandboxIdentity);
         return updated;
     }
 
@@ -182,6 +257,7 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
         (reference.Region is null || reference.Region == account.Region) &&
         (reference.Account is null || reference.Account == account.AccountId);
 
+    /// <summary>Deletes the function with all its versions and aliases, or one version when qualified by a number.</summary>
     public async Task<LambdaError?> DeleteAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
         if (!IsOurs(reference))
@@ -189,14 +265,16 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
             return LambdaErrors.FunctionNotFound(FunctionArn.For(reference.Region ?? account.Region, reference.Account ?? account.AccountId, reference.Name));
         }
 
-        if (reference.Qualifier is not null and not "$LATEST")
+        switch (reference.Qualifier)
         {
-            return LambdaErrors.FunctionNotFound(ArnOf(reference.Name, reference.Qualifier));
-        }
-
-        if (reference.Qualifier is "$LATEST")
-        {
-            return LambdaErrors.InvalidParameter("$LATEST version cannot be deleted without deleting the function.");
+            case "$LATEST":
+                return LambdaErrors.InvalidParameter("$LATEST version cannot be deleted without deleting the function.");
+            case { } q when AliasValidator.IsVersionNumber(q):
+                return await DeleteVersionAsync(reference.Name, q, cancellationToken);
+            case not null:
+                return await store.GetAsync(reference.Name, cancellationToken) is null
+                    ? LambdaErrors.FunctionNotFound(ArnOf(reference.Name))
+                    : LambdaErrors.InvalidParameter("Deletion of aliases is not currently supported.");
         }
 
         if (!await store.DeleteAsync(reference.Name, cancellationToken))
@@ -204,9 +282,43 @@ public sealed class FunctionManager(IFunctionStore store, CodeStore code, ISandb
             return LambdaErrors.FunctionNotFound(ArnOf(reference.Name));
         }
 
-        _cache.TryRemove(reference.Name, out _);
-        await sandboxes.RetireAsync(reference.Name, keepIdentity: null);
+        Forget(reference.Name);
+        await sandboxes.RetireAsync(reference.Name, version: null, keepIdentity: null);
         return null;
+    }
+
+    private async Task<LambdaError?> DeleteVersionAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        var number = int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1;
+        var deletion = number < 0 ? new VersionDeletion(false, []) : await store.DeleteVersionAsync(name, number, cancellationToken);
+        if (deletion.BlockingAliases.Count > 0)
+        {
+            return LambdaErrors.Conflict($"Unable to delete version because the following aliases reference it: [{string.Join(", ", deletion.BlockingAliases)}]");
+        }
+
+        if (!deletion.Deleted)
+        {
+            return LambdaErrors.FunctionNotFound(ArnOf(name, version));
+        }
+
+        _versions.TryRemove((name, version), out _);
+        await sandboxes.RetireAsync(name, version, keepIdentity: null);
+        return null;
+    }
+
+    /// <summary>Drops everything cached about a function.</summary>
+    private void Forget(string name)
+    {
+        _cache.TryRemove(name, out _);
+        foreach (var key in _versions.Keys.Where(k => k.Function == name))
+        {
+            _versions.TryRemove(key, out _);
+        }
+
+        foreach (var key in _aliases.Keys.Where(k => k.Function == name))
+        {
+            _aliases.TryRemove(key, out _);
+        }
     }
 
     public async Task<Result<IReadOnlyDictionary<string, string>>> GetTagsAsync(string resource, CancellationToken cancellationToken)

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Hayate.Invocation.Invoking;
 
 /// <summary>An accepted asynchronous event waiting to run.</summary>
-public sealed record QueuedInvocation(string FunctionName, string RequestId, byte[] Payload, string? ClientContext);
+public sealed record QueuedInvocation(string FunctionName, string? Qualifier, string RequestId, byte[] Payload, string? ClientContext);
 
 /// <summary>
 /// Runs Event invocations in the background, within the concurrency limit. In memory for now:
@@ -36,10 +36,10 @@ public sealed partial class AsyncInvocationQueue(Invoker invoker, FunctionManage
 
                 try
                 {
-                    var function = await functions.GetAsync(new Core.Functions.FunctionRef(item.FunctionName, null), stoppingToken);
+                    var function = await functions.ResolveForInvokeAsync(new Core.Functions.FunctionRef(item.FunctionName, item.Qualifier), stoppingToken);
                     if (function.Ok)
                     {
-                        await invoker.RunAsync(function.Value, item.RequestId, item.Payload, item.ClientContext, tailLog: false, stoppingToken);
+                        await invoker.RunAsync(function.Value, functions.ArnOf(item.FunctionName, item.Qualifier), item.RequestId, item.Payload, item.ClientContext, tailLog: false, stoppingToken);
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

@@ -50,7 +50,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
             return LambdaErrors.RequestTooLarge($"Request must be smaller than {limit} bytes for the InvokeFunction operation");
         }
 
-        var resolved = await functions.GetAsync(call.Function, cancellationToken);
+        var resolved = await functions.ResolveForInvokeAsync(call.Function, cancellationToken);
         if (!resolved.Ok)
         {
             return resolved.Error;
@@ -78,7 +78,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
             case InvocationType.DryRun:
                 return new InvokeOutcome(204, ReadOnlyMemory<byte>.Empty, null, null, function.Version);
             case InvocationType.Event:
-                _queue!.Enqueue(new QueuedInvocation(function.Name, NewRequestId(), payload, clientContext));
+                _queue!.Enqueue(new QueuedInvocation(function.Name, call.Function.Qualifier, NewRequestId(), payload, clientContext));
                 return new InvokeOutcome(202, ReadOnlyMemory<byte>.Empty, null, null, function.Version);
         }
 
@@ -89,7 +89,8 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
 
         try
         {
-            var (outcome, _) = await RunAsync(function, NewRequestId(), payload, clientContext, call.TailLog, cancellationToken);
+            var invokedArn = functions.ArnOf(function.Name, call.Function.Qualifier);
+            var (outcome, _) = await RunAsync(function, invokedArn, NewRequestId(), payload, clientContext, call.TailLog, cancellationToken);
             return outcome;
         }
         finally
@@ -100,14 +101,14 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
 
     /// <summary>Runs one invocation in a sandbox and logs it. The caller holds a concurrency slot.</summary>
     internal async Task<(InvokeOutcome Outcome, SandboxResult? Result)> RunAsync(
-        FunctionConfiguration function, string requestId, byte[] payload, string? clientContext, bool tailLog, CancellationToken cancellationToken)
+        FunctionConfiguration function, string invokedArn, string requestId, byte[] payload, string? clientContext, bool tailLog, CancellationToken cancellationToken)
     {
         var spec = SpecFor(function);
         var invocation = new SandboxInvocation
         {
             RequestId = requestId,
             Payload = payload,
-            InvokedFunctionArn = spec.FunctionArn,
+            InvokedFunctionArn = invokedArn,
             ClientContext = clientContext,
             TraceId = NewTraceId(),
         };
@@ -150,7 +151,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         {
             Identity = function.SandboxIdentity,
             FunctionName = function.Name,
-            FunctionArn = functions.ArnOf(function.Name),
+            FunctionArn = functions.ArnOf(function.Name, function.Version == "$LATEST" ? null : function.Version),
             Version = function.Version,
             Runtime = function.Runtime,
             Kind = kind,

@@ -13,8 +13,11 @@ public interface ISandboxHost
 {
     Task<SandboxResult> InvokeAsync(SandboxSpec spec, SandboxInvocation invocation, CancellationToken cancellationToken);
 
-    /// <summary>Stops every sandbox of the function whose identity is not <paramref name="keepIdentity"/>.</summary>
-    Task RetireAsync(string functionName, string? keepIdentity);
+    /// <summary>
+    /// Stops the function's sandboxes (only those of <paramref name="version"/> when given) whose
+    /// identity is not <paramref name="keepIdentity"/>.
+    /// </summary>
+    Task RetireAsync(string functionName, string? version, string? keepIdentity);
 
     /// <summary>How many sandboxes are running, busy or idle.</summary>
     int Count { get; }
@@ -45,7 +48,7 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
 
     public async Task<SandboxResult> InvokeAsync(SandboxSpec spec, SandboxInvocation invocation, CancellationToken cancellationToken)
     {
-        var group = _groups.GetOrAdd(spec.Identity, static (_, s) => new Group(s.FunctionName), spec);
+        var group = _groups.GetOrAdd(spec.Identity, static (_, s) => new Group(s.FunctionName, s.Version), spec);
         var sandbox = group.TakeIdle();
         if (sandbox is null)
         {
@@ -79,11 +82,11 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
         }
     }
 
-    public async Task RetireAsync(string functionName, string? keepIdentity)
+    public async Task RetireAsync(string functionName, string? version, string? keepIdentity)
     {
         foreach (var (identity, group) in _groups)
         {
-            if (group.FunctionName != functionName || identity == keepIdentity)
+            if (group.FunctionName != functionName || (version is not null && group.Version != version) || identity == keepIdentity)
             {
                 continue;
             }
@@ -134,12 +137,14 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
         _all.Clear();
     }
 
-    private sealed class Group(string functionName)
+    private sealed class Group(string functionName, string version)
     {
         private readonly Lock _gate = new();
         private readonly Stack<Sandbox> _idle = new();
 
         public string FunctionName { get; } = functionName;
+
+        public string Version { get; } = version;
 
         public volatile bool Retired;
 

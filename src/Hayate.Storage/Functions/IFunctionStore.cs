@@ -1,3 +1,4 @@
+using Hayate.Core.Errors;
 using Hayate.Core.Functions;
 
 namespace Hayate.Storage.Functions;
@@ -31,4 +32,47 @@ public interface IFunctionStore
 
     /// <summary>Replaces the function's tags; false when there is no such function.</summary>
     Task<bool> SetTagsAsync(string name, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Publishes a version in one transaction: <paramref name="decide"/> sees $LATEST (null when the
+    /// function is gone), the newest version and the next number, and returns the version to insert,
+    /// the newest one unchanged (nothing is written), or an error.
+    /// </summary>
+    Task<Result<FunctionConfiguration>> PublishAsync(string name, PublishDecision decide, CancellationToken cancellationToken);
+
+    Task<FunctionConfiguration?> GetVersionAsync(string name, int version, CancellationToken cancellationToken);
+
+    /// <summary>Published versions in ascending order, after <paramref name="afterVersion"/>.</summary>
+    Task<IReadOnlyList<FunctionConfiguration>> ListVersionsAsync(string name, int afterVersion, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a version unless an alias routes to it; then nothing changes and the aliases are named.</summary>
+    Task<VersionDeletion> DeleteVersionAsync(string name, int version, CancellationToken cancellationToken);
+
+    Task<AliasWrite> TryCreateAliasAsync(AliasConfiguration alias, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the alias if its stored RevisionId is still <paramref name="expectedRevisionId"/>.</summary>
+    Task<AliasWrite> TryUpdateAliasAsync(AliasConfiguration alias, string expectedRevisionId, CancellationToken cancellationToken);
+
+    Task<AliasConfiguration?> GetAliasAsync(string functionName, string name, CancellationToken cancellationToken);
+
+    /// <summary>Aliases by name after <paramref name="afterName"/>; only those routing to <paramref name="functionVersion"/> when given.</summary>
+    Task<IReadOnlyList<AliasConfiguration>> ListAliasesAsync(string functionName, string? functionVersion, string? afterName, int limit, CancellationToken cancellationToken);
+
+    Task<bool> DeleteAliasAsync(string functionName, string name, CancellationToken cancellationToken);
 }
+
+/// <summary>Given $LATEST (null: no such function), the newest version and the next version number, what to publish.</summary>
+public delegate Result<FunctionConfiguration> PublishDecision(FunctionConfiguration? latest, FunctionConfiguration? newest, int nextVersion);
+
+/// <summary>Deleted is false when there was no such version or <see cref="BlockingAliases"/> route to it.</summary>
+public sealed record VersionDeletion(bool Deleted, IReadOnlyList<string> BlockingAliases);
+
+public enum AliasWriteStatus
+{
+    Done,
+    Conflict,
+    VersionMissing,
+}
+
+/// <summary>How an alias write went; <see cref="MissingVersion"/> names the unpublished version it pointed at.</summary>
+public sealed record AliasWrite(AliasWriteStatus Status, string? MissingVersion);

@@ -31,6 +31,24 @@ public sealed class SqliteDatabase
         """
         ALTER TABLE functions ADD COLUMN policy TEXT NOT NULL DEFAULT '[]';
         """,
+        """
+        ALTER TABLE functions ADD COLUMN next_version INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE function_versions (
+            function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            config TEXT NOT NULL,
+            PRIMARY KEY (function_name, version)
+        ) WITHOUT ROWID;
+        CREATE TABLE aliases (
+            function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            function_version TEXT NOT NULL,
+            additional_version TEXT,
+            revision_id TEXT NOT NULL,
+            config TEXT NOT NULL,
+            PRIMARY KEY (function_name, name)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public SqliteDatabase(string path)

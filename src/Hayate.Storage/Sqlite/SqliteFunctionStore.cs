@@ -7,7 +7,7 @@ using Microsoft.Data.Sqlite;
 namespace Hayate.Storage.Sqlite;
 
 /// <summary>Function metadata in SQLite; each configuration is one JSON document keyed by name.</summary>
-public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStore
+public sealed partial class SqliteFunctionStore(SqliteDatabase database) : IFunctionStore
 {
     public async Task<bool> TryCreateAsync(FunctionConfiguration function, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
     {
@@ -132,5 +132,6 @@ public sealed class SqliteFunctionStore(SqliteDatabase database) : IFunctionStor
 }
 
 [JsonSerializable(typeof(FunctionConfiguration))]
+[JsonSerializable(typeof(AliasConfiguration))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StorageJson : JsonSerializerContext;
