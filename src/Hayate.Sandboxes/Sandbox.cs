@@ -23,6 +23,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     private readonly SandboxOptions _options;
     private readonly long _startedAt;
     private readonly TaskCompletionSource<RuntimeEvent> _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _runtimeWaiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _exited;
     private readonly byte[] _readBuffer = new byte[16 * 1024];
     private readonly CancellationTokenSource _stopping = new();
@@ -70,13 +71,43 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     /// <summary>Timestamp (TimeProvider ticks) of the end of the last invocation.</summary>
     public long LastUsed { get; private set; }
 
-    internal static async Task<Sandbox> StartAsync(SandboxSpec spec, Launcher launcher, TimeProvider time, SandboxOptions options, CancellationToken cancellationToken)
+    /// <summary>Kept initialised for provisioned concurrency: not reaped when idle.</summary>
+    public bool Provisioned { get; internal set; }
+
+    internal static async Task<Sandbox> StartAsync(SandboxSpec spec, Launcher launcher, TimeProvider time, SandboxOptions options, CancellationToken cancellationToken, bool provisioned = false)
     {
         var id = Interlocked.Increment(ref _counter).ToString(CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         var started = time.GetTimestamp();
         var logStream = LogStreams.For(spec.Version);
-        var launched = await launcher.LaunchAsync(spec, id, logStream, cancellationToken);
-        return new Sandbox(id, logStream, spec, launched, time, options, started);
+        var launched = await launcher.LaunchAsync(spec, id, logStream, provisioned, cancellationToken);
+        return new Sandbox(id, logStream, spec, launched, time, options, started) { Provisioned = provisioned };
+    }
+
+    /// <summary>
+    /// Runs init ahead of any invocation (provisioned concurrency): true once the runtime has
+    /// initialised and asks for its first event; false if it failed, exited or took too long.
+    /// Invocations of a sandbox initialised this way report no Init Duration.
+    /// </summary>
+    internal async Task<bool> InitializeAheadAsync(CancellationToken cancellationToken)
+    {
+        var first = await Task.WhenAny(_runtimeWaiting.Task, _exited, Task.Delay(_options.InitTimeout, _time, cancellationToken));
+        if (first != _runtimeWaiting.Task || _initError is not null)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (!_initialized)
+            {
+                DrainOutput();
+                _initOutput = Encoding.UTF8.GetString(_log.GetBuffer(), 0, (int)_log.Length);
+                _log = new MemoryStream();
+                _initialized = true;
+            }
+        }
+
+        return Alive;
     }
 
     /// <summary>Runs one invocation to its end: response, function error, timeout, crash or init failure.</summary>
@@ -201,6 +232,8 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
         {
             next = _nextEvent;
         }
+
+        _runtimeWaiting.TrySetResult();
 
         RuntimeEvent evt;
         try

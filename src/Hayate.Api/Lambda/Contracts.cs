@@ -148,6 +148,8 @@ internal sealed class GetFunctionResponse
 {
     public Dictionary<string, string>? Tags { get; init; }
 
+    public ConcurrencyShape? Concurrency { get; init; }
+
     public required FunctionConfigurationShape Configuration { get; init; }
     public required FunctionCodeLocation Code { get; init; }
 }
@@ -235,6 +237,33 @@ internal sealed class ListAliasesResponse
     public required List<AliasConfigurationShape> Aliases { get; init; }
 }
 
+internal sealed class ConcurrencyShape
+{
+    public int? ReservedConcurrentExecutions { get; set; }
+}
+
+internal sealed class PutProvisionedConcurrencyConfigRequest
+{
+    public int? ProvisionedConcurrentExecutions { get; set; }
+}
+
+internal sealed class ProvisionedConcurrencyConfigShape
+{
+    public string? FunctionArn { get; init; }
+    public int RequestedProvisionedConcurrentExecutions { get; init; }
+    public int AvailableProvisionedConcurrentExecutions { get; init; }
+    public int AllocatedProvisionedConcurrentExecutions { get; init; }
+    public required string Status { get; init; }
+    public string? StatusReason { get; init; }
+    public required string LastModified { get; init; }
+}
+
+internal sealed class ListProvisionedConcurrencyConfigsResponse
+{
+    public required List<ProvisionedConcurrencyConfigShape> ProvisionedConcurrencyConfigs { get; init; }
+    public string? NextMarker { get; init; }
+}
+
 internal sealed class LogEventShape
 {
     [JsonPropertyName("id")]
@@ -279,4 +308,8 @@ internal sealed class LogEventsResponse
 [JsonSerializable(typeof(UpdateAliasRequest))]
 [JsonSerializable(typeof(AliasConfigurationShape))]
 [JsonSerializable(typeof(ListAliasesResponse))]
+[JsonSerializable(typeof(ConcurrencyShape))]
+[JsonSerializable(typeof(PutProvisionedConcurrencyConfigRequest))]
+[JsonSerializable(typeof(ProvisionedConcurrencyConfigShape))]
+[JsonSerializable(typeof(ListProvisionedConcurrencyConfigsResponse))]
 internal sealed partial class LambdaJson : JsonSerializerContext;

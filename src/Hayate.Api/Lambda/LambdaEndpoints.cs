@@ -39,6 +39,7 @@ public static partial class LambdaEndpoints
         app.MapDelete("/2017-03-31/tags/{Resource}", Handle(UntagResource));
         app.MapGet("/2017-03-31/tags/{Resource}", Handle(ListTags));
         app.MapVersionsAndAliases();
+        app.MapConcurrency();
         return app;
     }
 
@@ -156,6 +157,9 @@ public static partial class LambdaEndpoints
         var response = new GetFunctionResponse
         {
             Tags = tags.Ok && tags.Value.Count > 0 ? new Dictionary<string, string>(tags.Value) : null,
+            Concurrency = context.RequestServices.GetRequiredService<ConcurrencyLimiter>().ReservedFor(function.Value.Name) is { } reserved
+                ? new ConcurrencyShape { ReservedConcurrentExecutions = reserved }
+                : null,
             Configuration = Shapes.Configuration(manager, function.Value, ReferenceOf(context).Value.Qualifier),
             Code = new FunctionCodeLocation { Location = $"{request.Scheme}://{request.Host}/_hayate/code/{function.Value.CodeSha256Hex}.zip" },
         };
@@ -332,7 +336,7 @@ public static partial class LambdaEndpoints
                 CodeSizeUnzipped = Limits.MaxUnzippedCodeSize,
                 CodeSizeZipped = Limits.MaxZippedCodeSize,
                 ConcurrentExecutions = limiter.Limit,
-                UnreservedConcurrentExecutions = limiter.Limit,
+                UnreservedConcurrentExecutions = limiter.Unreserved,
             },
             AccountUsage = new AccountUsageShape { TotalCodeSize = total, FunctionCount = count },
         };

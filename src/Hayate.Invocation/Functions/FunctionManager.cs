@@ -28,6 +28,9 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
 
     public AccountOptions Account => account;
 
+    /// <summary>Raised after a function (with all its versions) is deleted.</summary>
+    public event Action<string>? FunctionDeleted;
+
     public string ArnOf(string name, string? qualifier = null) => FunctionArn.For(account.Region, account.AccountId, name, qualifier);
 
     public async Task<Result<FunctionConfiguration>> CreateAsync(string name, FunctionSettings settings, byte[] zip, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken)
@@ -284,6 +287,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
 
         Forget(reference.Name);
         await sandboxes.RetireAsync(reference.Name, version: null, keepIdentity: null);
+        FunctionDeleted?.Invoke(reference.Name);
         return null;
     }
 

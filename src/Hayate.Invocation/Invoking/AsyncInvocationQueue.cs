@@ -16,6 +16,7 @@ public sealed record QueuedInvocation(string FunctionName, string? Qualifier, st
 public sealed partial class AsyncInvocationQueue(Invoker invoker, FunctionManager functions, ConcurrencyLimiter limiter, TimeProvider time, ILogger<AsyncInvocationQueue> logger) : BackgroundService
 {
     private const int Workers = 16;
+    private static readonly TimeSpan ThrottleBackoff = TimeSpan.FromMilliseconds(200);
     private readonly Channel<QueuedInvocation> _queue = Channel.CreateUnbounded<QueuedInvocation>();
 
     public void Enqueue(QueuedInvocation invocation) => _queue.Writer.TryWrite(invocation);
@@ -29,9 +30,11 @@ public sealed partial class AsyncInvocationQueue(Invoker invoker, FunctionManage
         {
             await foreach (var item in _queue.Reader.ReadAllAsync(stoppingToken))
             {
-                while (!limiter.TryAcquire())
+                if (limiter.TryAcquire(item.FunctionName) is not { } pool)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100), time, stoppingToken);
+                    // Throttled: the event is kept and tried again later, without holding a worker.
+                    _ = RequeueLaterAsync(item, stoppingToken);
+                    continue;
                 }
 
                 try
@@ -48,9 +51,21 @@ public sealed partial class AsyncInvocationQueue(Invoker invoker, FunctionManage
                 }
                 finally
                 {
-                    limiter.Release();
+                    pool.Release();
                 }
             }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task RequeueLaterAsync(QueuedInvocation item, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(ThrottleBackoff, time, stoppingToken);
+            _queue.Writer.TryWrite(item);
         }
         catch (OperationCanceledException)
         {

@@ -82,9 +82,9 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
                 return new InvokeOutcome(202, ReadOnlyMemory<byte>.Empty, null, null, function.Version);
         }
 
-        if (!limiter.TryAcquire())
+        if (limiter.TryAcquire(function.Name) is not { } pool)
         {
-            return LambdaErrors.Throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded.");
+            return Throttled(function.Name);
         }
 
         try
@@ -95,9 +95,14 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         }
         finally
         {
-            limiter.Release();
+            pool.Release();
         }
     }
+
+    /// <summary>429 with the reason Lambda gives: the function's reservation, or the account's pool.</summary>
+    private LambdaError Throttled(string functionName) => limiter.ReservedFor(functionName) is null
+        ? LambdaErrors.Throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded.")
+        : LambdaErrors.Throttled("ReservedFunctionConcurrentInvocationLimitExceeded", "Rate Exceeded.");
 
     /// <summary>Runs one invocation in a sandbox and logs it. The caller holds a concurrency slot.</summary>
     internal async Task<(InvokeOutcome Outcome, SandboxResult? Result)> RunAsync(
@@ -139,7 +144,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         return (outcome, result);
     }
 
-    private SandboxSpec SpecFor(FunctionConfiguration function)
+    internal SandboxSpec SpecFor(FunctionConfiguration function)
     {
         if (_specs.TryGetValue(function.SandboxIdentity, out var spec))
         {

@@ -25,7 +25,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
 {
     public const int RuntimeApiPort = 9001;
 
-    public async Task<LaunchedProcess> LaunchAsync(SandboxSpec spec, string sandboxId, string logStream, CancellationToken cancellationToken)
+    public async Task<LaunchedProcess> LaunchAsync(SandboxSpec spec, string sandboxId, string logStream, bool provisioned, CancellationToken cancellationToken)
     {
         var began = Stopwatch.GetTimestamp();
         var command = Command(spec);
@@ -49,7 +49,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
 
             var start = new ProcessStartInfo("/bin/bash") { UseShellExecute = false };
             start.Environment.Clear();
-            foreach (var (key, value) in Environment(spec, runtimeApi, logStream))
+            foreach (var (key, value) in Environment(spec, runtimeApi, logStream, provisioned))
             {
                 start.Environment[key] = value;
             }
@@ -286,7 +286,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
     ];
 
     /// <summary>The environment Lambda gives a function, then the function's own variables.</summary>
-    private Dictionary<string, string> Environment(SandboxSpec spec, string runtimeApi, string logStream)
+    private Dictionary<string, string> Environment(SandboxSpec spec, string runtimeApi, string logStream, bool provisioned)
     {
         var taskRoot = host.Bwrap is null ? spec.CodeDirectory : "/var/task";
         var runtimeDir = host.Bwrap is null ? host.RuntimesDirectory : "/var/runtime";
@@ -306,7 +306,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             ["AWS_LAMBDA_FUNCTION_NAME"] = spec.FunctionName,
             ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = spec.MemorySize.ToString(CultureInfo.InvariantCulture),
             ["AWS_LAMBDA_FUNCTION_VERSION"] = spec.Version,
-            ["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand",
+            ["AWS_LAMBDA_INITIALIZATION_TYPE"] = provisioned ? "provisioned-concurrency" : "on-demand",
             ["AWS_LAMBDA_LOG_GROUP_NAME"] = "/aws/lambda/" + spec.FunctionName,
             ["AWS_LAMBDA_LOG_STREAM_NAME"] = logStream,
         };

@@ -21,7 +21,19 @@ public interface ISandboxHost
 
     /// <summary>How many sandboxes are running, busy or idle.</summary>
     int Count { get; }
+
+    /// <summary>
+    /// Provisioned concurrency: keeps exactly the targets' counts of initialised sandboxes (starting
+    /// the missing ones, releasing the extra ones to the idle reaper). Returns how many are up per identity.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, ProvisionState>> ProvisionAsync(IReadOnlyCollection<ProvisionTarget> targets, CancellationToken cancellationToken);
 }
+
+/// <summary>Keep <see cref="Count"/> initialised sandboxes of <see cref="Spec"/>.</summary>
+public sealed record ProvisionTarget(SandboxSpec Spec, int Count);
+
+/// <summary>How many provisioned sandboxes of an identity are up, and why the last start failed, if one did.</summary>
+public sealed record ProvisionState(int Available, string? Failure);
 
 /// <summary>
 /// Keeps warm sandboxes per function identity: an idle one is reused (init ran already), a busy
@@ -98,6 +110,57 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
                 await StopAsync(idle);
             }
         }
+    }
+
+    public async Task<IReadOnlyDictionary<string, ProvisionState>> ProvisionAsync(IReadOnlyCollection<ProvisionTarget> targets, CancellationToken cancellationToken)
+    {
+        var wanted = targets.ToDictionary(t => t.Spec.Identity, t => t.Count, StringComparer.Ordinal);
+        var up = _all.Keys.Where(s => s.Provisioned && s.Alive).GroupBy(s => s.Spec.Identity).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        foreach (var (identity, sandboxes) in up)
+        {
+            // Beyond what is wanted: ordinary warm sandboxes again, reaped when idle.
+            foreach (var extra in sandboxes.Skip(wanted.GetValueOrDefault(identity)))
+            {
+                extra.Provisioned = false;
+            }
+        }
+
+        var states = new Dictionary<string, ProvisionState>(StringComparer.Ordinal);
+        foreach (var target in targets)
+        {
+            var have = Math.Min(up.GetValueOrDefault(target.Spec.Identity)?.Count ?? 0, target.Count);
+            var started = await Task.WhenAll(Enumerable.Range(0, target.Count - have).Select(_ => StartProvisionedAsync(target.Spec, cancellationToken)));
+            var failure = started.FirstOrDefault(f => f is not null);
+            states[target.Spec.Identity] = new ProvisionState(have + started.Count(f => f is null), failure);
+        }
+
+        return states;
+    }
+
+    /// <summary>Starts one provisioned sandbox and runs its init; null when it is up, else what went wrong.</summary>
+    private async Task<string?> StartProvisionedAsync(SandboxSpec spec, CancellationToken cancellationToken)
+    {
+        Sandbox sandbox;
+        try
+        {
+            sandbox = await Sandbox.StartAsync(spec, _launcher, _time, _options, cancellationToken, provisioned: true);
+        }
+        catch (SandboxStartException ex)
+        {
+            return ex.Message;
+        }
+
+        _all[sandbox] = 0;
+        if (!await sandbox.InitializeAheadAsync(cancellationToken))
+        {
+            await StopAsync(sandbox);
+            return "FUNCTION_ERROR_INIT_FAILURE: the function's init failed or timed out";
+        }
+
+        var group = _groups.GetOrAdd(spec.Identity, static (_, s) => new Group(s.FunctionName, s.Version), spec);
+        group.Return(sandbox);
+        LogStarted(_logger, sandbox.Id, spec.FunctionName);
+        return null;
     }
 
     private async Task StopAsync(Sandbox sandbox)
@@ -186,7 +249,7 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
         {
             lock (_gate)
             {
-                var expired = _idle.Where(s => !s.Alive || time.GetElapsedTime(s.LastUsed) >= idleTimeout).ToList();
+                var expired = _idle.Where(s => !s.Alive || (!s.Provisioned && time.GetElapsedTime(s.LastUsed) >= idleTimeout)).ToList();
                 if (expired.Count > 0)
                 {
                     var keep = _idle.Where(s => !expired.Contains(s)).Reverse().ToList();

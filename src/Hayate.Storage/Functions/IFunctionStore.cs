@@ -59,7 +59,24 @@ public interface IFunctionStore
     Task<IReadOnlyList<AliasConfiguration>> ListAliasesAsync(string functionName, string? functionVersion, string? afterName, int limit, CancellationToken cancellationToken);
 
     Task<bool> DeleteAliasAsync(string functionName, string name, CancellationToken cancellationToken);
+
+    /// <summary>Sets or (with null) clears the function's reserved concurrency; false when there is no such function.</summary>
+    Task<bool> SetReservedConcurrencyAsync(string name, int? reserved, CancellationToken cancellationToken);
+
+    /// <summary>Every function's reservation, to load into the limiter at start.</summary>
+    Task<IReadOnlyDictionary<string, int>> ListReservedConcurrencyAsync(CancellationToken cancellationToken);
+
+    /// <summary>Creates or replaces a configuration; false when the function does not exist.</summary>
+    Task<bool> PutProvisionedConcurrencyAsync(ProvisionedConcurrencyConfig config, CancellationToken cancellationToken);
+
+    Task<bool> DeleteProvisionedConcurrencyAsync(string name, string qualifier, CancellationToken cancellationToken);
+
+    /// <summary>The configurations of one function, or of all when <paramref name="name"/> is null.</summary>
+    Task<IReadOnlyList<ProvisionedConcurrencyConfig>> ListProvisionedConcurrencyAsync(string? name, CancellationToken cancellationToken);
 }
+
+/// <summary>A request for <see cref="Requested"/> initialised sandboxes of a version or alias.</summary>
+public sealed record ProvisionedConcurrencyConfig(string FunctionName, string Qualifier, int Requested, DateTimeOffset LastModified);
 
 /// <summary>Given $LATEST (null: no such function), the newest version and the next version number, what to publish.</summary>
 public delegate Result<FunctionConfiguration> PublishDecision(FunctionConfiguration? latest, FunctionConfiguration? newest, int nextVersion);

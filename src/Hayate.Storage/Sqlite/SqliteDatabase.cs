@@ -49,6 +49,16 @@ public sealed class SqliteDatabase
             PRIMARY KEY (function_name, name)
         ) WITHOUT ROWID;
         """,
+        """
+        ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER;
+        CREATE TABLE provisioned_concurrency (
+            function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+            qualifier TEXT NOT NULL,
+            requested INTEGER NOT NULL,
+            last_modified TEXT NOT NULL,
+            PRIMARY KEY (function_name, qualifier)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public SqliteDatabase(string path)

@@ -84,6 +84,8 @@ public static partial class HayateServer
         services.AddSingleton<FunctionLogWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<FunctionLogWriter>());
         services.AddSingleton<Invoker>();
+        services.AddSingleton<FunctionConcurrency>();
+        services.AddHostedService(sp => sp.GetRequiredService<FunctionConcurrency>());
         services.AddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
 
