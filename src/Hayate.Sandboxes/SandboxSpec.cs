@@ -19,6 +19,9 @@ public sealed record SandboxSpec
 
     /// <summary>The unzipped code on the host; mounted read-only at /var/task.</summary>
     public required string CodeDirectory { get; init; }
+
+    /// <summary>The function's layers merged in order on the host; mounted read-only at /opt. Null without layers.</summary>
+    public string? OptDirectory { get; init; }
     public required int MemorySize { get; init; }
     public required int Timeout { get; init; }
     public required int EphemeralStorageSize { get; init; }

@@ -20,6 +20,7 @@ internal sealed class CreateFunctionRequest
     public EphemeralStorageShape? EphemeralStorage { get; set; }
     public List<string>? Architectures { get; set; }
     public Dictionary<string, string>? Tags { get; set; }
+    public List<string>? Layers { get; set; }
 }
 
 internal sealed class FunctionCode
@@ -65,6 +66,7 @@ internal sealed class UpdateFunctionConfigurationRequest
     public string? Runtime { get; set; }
     public string? RevisionId { get; set; }
     public EphemeralStorageShape? EphemeralStorage { get; set; }
+    public List<string>? Layers { get; set; }
 }
 
 internal sealed class FunctionConfigurationShape
@@ -82,6 +84,7 @@ internal sealed class FunctionConfigurationShape
     public required string CodeSha256 { get; init; }
     public required string Version { get; init; }
     public EnvironmentShape? Environment { get; init; }
+    public List<FunctionLayerShape>? Layers { get; init; }
     public TracingConfigShape TracingConfig { get; init; } = new();
     public required string RevisionId { get; init; }
     public string State { get; init; } = "Active";
@@ -264,6 +267,94 @@ internal sealed class ListProvisionedConcurrencyConfigsResponse
     public string? NextMarker { get; init; }
 }
 
+internal sealed class LayerContentInput
+{
+    public byte[]? ZipFile { get; set; }
+    public string? S3Bucket { get; set; }
+    public string? S3Key { get; set; }
+    public string? S3ObjectVersion { get; set; }
+}
+
+internal sealed class PublishLayerVersionRequest
+{
+    public string? Description { get; set; }
+    public LayerContentInput? Content { get; set; }
+    public List<string>? CompatibleRuntimes { get; set; }
+    public string? LicenseInfo { get; set; }
+    public List<string>? CompatibleArchitectures { get; set; }
+}
+
+internal sealed class LayerContentShape
+{
+    public required string Location { get; init; }
+    public required string CodeSha256 { get; init; }
+    public required long CodeSize { get; init; }
+}
+
+internal sealed class LayerVersionResponse
+{
+    public required LayerContentShape Content { get; init; }
+    public required string LayerArn { get; init; }
+    public required string LayerVersionArn { get; init; }
+    public required string Description { get; init; }
+    public required string CreatedDate { get; init; }
+    public required long Version { get; init; }
+    public List<string>? CompatibleRuntimes { get; init; }
+    public string? LicenseInfo { get; init; }
+    public List<string>? CompatibleArchitectures { get; init; }
+}
+
+internal sealed class LayerVersionsListItem
+{
+    public required string LayerVersionArn { get; init; }
+    public required long Version { get; init; }
+    public required string Description { get; init; }
+    public required string CreatedDate { get; init; }
+    public List<string>? CompatibleRuntimes { get; init; }
+    public string? LicenseInfo { get; init; }
+    public List<string>? CompatibleArchitectures { get; init; }
+}
+
+internal sealed class LayersListItem
+{
+    public required string LayerName { get; init; }
+    public required string LayerArn { get; init; }
+    public required LayerVersionsListItem LatestMatchingVersion { get; init; }
+}
+
+internal sealed class ListLayersResponse
+{
+    public string? NextMarker { get; init; }
+    public required List<LayersListItem> Layers { get; init; }
+}
+
+internal sealed class ListLayerVersionsResponse
+{
+    public string? NextMarker { get; init; }
+    public required List<LayerVersionsListItem> LayerVersions { get; init; }
+}
+
+internal sealed class AddLayerVersionPermissionRequest
+{
+    public string? StatementId { get; set; }
+    public string? Action { get; set; }
+    public string? Principal { get; set; }
+    public string? OrganizationId { get; set; }
+}
+
+internal sealed class LayerPolicyResponse
+{
+    public string? Statement { get; init; }
+    public string? Policy { get; init; }
+    public required string RevisionId { get; init; }
+}
+
+internal sealed class FunctionLayerShape
+{
+    public required string Arn { get; init; }
+    public required long CodeSize { get; init; }
+}
+
 internal sealed class LogEventShape
 {
     [JsonPropertyName("id")]
@@ -309,6 +400,12 @@ internal sealed class LogEventsResponse
 [JsonSerializable(typeof(AliasConfigurationShape))]
 [JsonSerializable(typeof(ListAliasesResponse))]
 [JsonSerializable(typeof(ConcurrencyShape))]
+[JsonSerializable(typeof(PublishLayerVersionRequest))]
+[JsonSerializable(typeof(LayerVersionResponse))]
+[JsonSerializable(typeof(ListLayersResponse))]
+[JsonSerializable(typeof(ListLayerVersionsResponse))]
+[JsonSerializable(typeof(AddLayerVersionPermissionRequest))]
+[JsonSerializable(typeof(LayerPolicyResponse))]
 [JsonSerializable(typeof(PutProvisionedConcurrencyConfigRequest))]
 [JsonSerializable(typeof(ProvisionedConcurrencyConfigShape))]
 [JsonSerializable(typeof(ListProvisionedConcurrencyConfigsResponse))]

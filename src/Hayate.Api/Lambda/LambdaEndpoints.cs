@@ -40,6 +40,7 @@ public static partial class LambdaEndpoints
         app.MapGet("/2017-03-31/tags/{Resource}", Handle(ListTags));
         app.MapVersionsAndAliases();
         app.MapConcurrency();
+        app.MapLayers();
         return app;
     }
 
@@ -111,6 +112,7 @@ public static partial class LambdaEndpoints
             Timeout = request.Timeout,
             EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
             Environment = request.Environment?.Variables,
+            Layers = request.Layers,
         };
         var created = await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, request.Tags, context.RequestAborted);
         if (created.Ok && request.Publish == true)
@@ -231,6 +233,7 @@ public static partial class LambdaEndpoints
             Timeout = request.Timeout,
             EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
             Environment = request.Environment is null ? null : request.Environment.Variables ?? new Dictionary<string, string>(),
+            Layers = request.Layers,
         };
         return await RespondAsync(context, manager, await manager.UpdateConfigurationAsync(reference.Value, settings, request.RevisionId, context.RequestAborted));
     }
@@ -538,13 +541,13 @@ public static partial class LambdaEndpoints
     /// <summary>MaxItems and Marker of a list call; markers are opaque (the last key of the page, base64).</summary>
     private static class Page
     {
-        public static Result<(int MaxItems, string? After)> Read(HttpContext context)
+        public static Result<(int MaxItems, string? After)> Read(HttpContext context, int limit = MaxListItems)
         {
             var query = context.Request.Query;
-            var maxItems = DefaultListItems;
-            if (query.TryGetValue("MaxItems", out var max) && (!int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out maxItems) || maxItems is < 1 or > MaxListItems))
+            var maxItems = Math.Min(DefaultListItems, limit);
+            if (query.TryGetValue("MaxItems", out var max) && (!int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out maxItems) || maxItems < 1 || maxItems > limit))
             {
-                return LambdaErrors.Validation("maxItems", max.ToString(), $"Member must have value less than or equal to {MaxListItems} and greater than or equal to 1");
+                return LambdaErrors.Validation("maxItems", max.ToString(), $"Member must have value less than or equal to {limit} and greater than or equal to 1");
             }
 
             string? after = null;

@@ -25,6 +25,7 @@ internal static class Shapes
         CodeSha256 = f.CodeSha256,
         Version = f.Version,
         Environment = f.Environment.Count == 0 ? null : new EnvironmentShape { Variables = new Dictionary<string, string>(f.Environment) },
+        Layers = f.Layers.Count == 0 ? null : f.Layers.Select(l => new FunctionLayerShape { Arn = l.Arn, CodeSize = l.CodeSize }).ToList(),
         RevisionId = f.RevisionId,
         Architectures = [.. f.Architectures],
         EphemeralStorage = new EphemeralStorageShape { Size = f.EphemeralStorageSize },

@@ -48,8 +48,8 @@ public static class LambdaErrors
 
     public static LambdaError Conflict(string message) => new("ResourceConflictException", 409, message);
 
-    public static LambdaError PreconditionFailed() =>
-        new("PreconditionFailedException", 412, "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id");
+    public static LambdaError PreconditionFailed(string message = "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id") =>
+        new("PreconditionFailedException", 412, message);
 
     public static LambdaError RequestTooLarge(string message) => new("RequestTooLargeException", 413, message);
 

@@ -16,6 +16,9 @@ public sealed record FunctionConfiguration
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
     public IReadOnlyList<string> Architectures { get; init; } = ["x86_64"];
 
+    /// <summary>Layer versions in the order they are unpacked under /opt (a later one wins).</summary>
+    public IReadOnlyList<Layers.FunctionLayer> Layers { get; init; } = [];
+
     /// <summary>Lowercase hex SHA-256 of the zip: the key of the code blob.</summary>
     public required string CodeSha256Hex { get; init; }
     public required long CodeSize { get; init; }
@@ -38,7 +41,7 @@ public sealed record FunctionConfiguration
         other.SourceRevisionId == RevisionId ||
         (Name == other.Name && Description == other.Description && Runtime == other.Runtime && Handler == other.Handler && Role == other.Role &&
         MemorySize == other.MemorySize && Timeout == other.Timeout && EphemeralStorageSize == other.EphemeralStorageSize &&
-        CodeSha256Hex == other.CodeSha256Hex && Architectures.SequenceEqual(other.Architectures) &&
+        CodeSha256Hex == other.CodeSha256Hex && Architectures.SequenceEqual(other.Architectures) && Layers.SequenceEqual(other.Layers) &&
         Environment.Count == other.Environment.Count &&
         Environment.All(kv => other.Environment.TryGetValue(kv.Key, out var v) && v == kv.Value));
 

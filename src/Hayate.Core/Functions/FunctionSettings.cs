@@ -14,6 +14,9 @@ public sealed record FunctionSettings
     public int? Timeout { get; init; }
     public int? EphemeralStorageSize { get; init; }
     public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>Layer version ARNs, in order; empty removes every layer.</summary>
+    public IReadOnlyList<string>? Layers { get; init; }
 }
 
 /// <summary>Checks settings against the model's constraints and Lambda's own rules, in the order AWS reports them.</summary>

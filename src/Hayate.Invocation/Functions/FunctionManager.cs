@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Hayate.Core.Errors;
 using Hayate.Core.Functions;
+using Hayate.Core.Layers;
+using Hayate.Invocation.Layers;
 using Hayate.Sandboxes.Pooling;
 using Hayate.Storage.Code;
 using Hayate.Storage.Functions;
@@ -19,7 +21,7 @@ public sealed record AccountOptions
 /// The control plane of functions: validates, stores code and configuration, keeps a read cache
 /// for the invoke path, and retires warm sandboxes when a function changes.
 /// </summary>
-public sealed partial class FunctionManager(IFunctionStore store, CodeStore code, ISandboxHost sandboxes, AccountOptions account, TimeProvider time)
+public sealed partial class FunctionManager(IFunctionStore store, CodeStore code, LayerManager layers, ISandboxHost sandboxes, AccountOptions account, TimeProvider time)
 {
     private const int MaxCachedEntries = 10_000;
     private readonly ConcurrentDictionary<string, FunctionConfiguration> _cache = new(StringComparer.Ordinal);
@@ -52,8 +54,21 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return stored.Error;
         }
 
+        IReadOnlyList<FunctionLayer> functionLayers = [];
+        if (settings.Layers is { } arns)
+        {
+            var resolved = await layers.ResolveAsync(arns, stored.Value.Sha256Hex, cancellationToken);
+            if (!resolved.Ok)
+            {
+                return resolved.Error;
+            }
+
+            functionLayers = resolved.Value;
+        }
+
         var function = new FunctionConfiguration
         {
+            Layers = functionLayers,
             Name = name,
             Runtime = settings.Runtime!,
             Handler = settings.Handler!,
@@ -191,6 +206,11 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return stored.Error;
         }
 
+        if (layers.CheckSize(stored.Value.Sha256Hex, current.Value.Layers) is { } tooLarge)
+        {
+            return tooLarge;
+        }
+
         var updated = current.Value with
         {
             CodeSha256Hex = stored.Value.Sha256Hex,
@@ -220,8 +240,21 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
         }
 
         var c = current.Value;
+        var functionLayers = c.Layers;
+        if (settings.Layers is { } arns)
+        {
+            var resolved = await layers.ResolveAsync(arns, c.CodeSha256Hex, cancellationToken);
+            if (!resolved.Ok)
+            {
+                return resolved.Error;
+            }
+
+            functionLayers = resolved.Value;
+        }
+
         var updated = c with
         {
+            Layers = functionLayers,
             Runtime = settings.Runtime ?? c.Runtime,
             Handler = settings.Handler ?? c.Handler,
             Role = settings.Role ?? c.Role,
@@ -393,4 +426,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     public string ZipPath(FunctionConfiguration function) => code.ZipPath(function.CodeSha256Hex);
 
     public string CodeDirectory(FunctionConfiguration function) => code.DirectoryOf(function.CodeSha256Hex);
+
+    /// <summary>The function's layers merged for /opt, or null without layers.</summary>
+    public string? OptDirectory(FunctionConfiguration function) => layers.OptDirectory(function);
 }

@@ -162,6 +162,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
             Kind = kind,
             Handler = function.Handler,
             CodeDirectory = functions.CodeDirectory(function),
+            OptDirectory = functions.OptDirectory(function),
             MemorySize = function.MemorySize,
             Timeout = function.Timeout,
             EphemeralStorageSize = function.EphemeralStorageSize,

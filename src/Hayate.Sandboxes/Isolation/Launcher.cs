@@ -195,14 +195,19 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         {
             RuntimeKind.Python => [host.Python ?? throw new SandboxStartException("Runtime.InvalidRuntime", "python3 is not installed on this host"), "-u", $"{runtimeDir}/python/bootstrap.{(host.PythonPrecompiled ? "pyc" : "py")}"],
             RuntimeKind.Node => [host.Node ?? throw new SandboxStartException("Runtime.InvalidRuntime", "node is not installed on this host"), $"{runtimeDir}/node/bootstrap.mjs"],
-            _ => [ProvidedBootstrap(spec, taskRoot)],
+            _ => [ProvidedBootstrap(spec, taskRoot, host.Bwrap is null ? spec.OptDirectory : "/opt")],
         };
     }
 
-    /// <summary>A custom runtime's entry point: an executable named bootstrap at the root of the code.</summary>
-    private static string ProvidedBootstrap(SandboxSpec spec, string taskRoot)
+    /// <summary>A custom runtime's entry point: an executable named bootstrap at the root of the code, else of a layer (/opt).</summary>
+    private static string ProvidedBootstrap(SandboxSpec spec, string taskRoot, string? optRoot)
     {
-        var path = Path.Combine(spec.CodeDirectory, "bootstrap");
+        var (path, shown) = (Path.Combine(spec.CodeDirectory, "bootstrap"), $"{taskRoot}/bootstrap");
+        if (!File.Exists(path) && spec.OptDirectory is not null && File.Exists(Path.Combine(spec.OptDirectory, "bootstrap")))
+        {
+            (path, shown) = (Path.Combine(spec.OptDirectory, "bootstrap"), $"{optRoot}/bootstrap");
+        }
+
         if (!File.Exists(path))
         {
             throw new SandboxStartException("Runtime.InvalidEntrypoint", "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]");
@@ -210,10 +215,10 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
 
         if ((File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) == 0)
         {
-            throw new SandboxStartException("Runtime.InvalidEntrypoint", "fork/exec /var/task/bootstrap: permission denied");
+            throw new SandboxStartException("Runtime.InvalidEntrypoint", $"fork/exec {shown}: permission denied");
         }
 
-        return $"{taskRoot}/bootstrap";
+        return shown;
     }
 
     private List<string> BwrapArguments(SandboxSpec spec, int infoFd, int blockFd)
@@ -271,7 +276,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             "--size", tmpBytes, "--perms", "1777", "--tmpfs", "/tmp",
             "--ro-bind", spec.CodeDirectory, "/var/task",
             "--ro-bind", host.RuntimesDirectory, "/var/runtime",
-            "--dir", "/opt",
+            .. (spec.OptDirectory is null ? ["--dir", "/opt"] : (string[])["--ro-bind", spec.OptDirectory, "/opt"]),
             "--chdir", "/var/task",
             "--",
         ]);

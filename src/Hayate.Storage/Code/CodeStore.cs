@@ -17,14 +17,114 @@ public sealed class CodeStore
     private const string BadZip = "Could not unzip uploaded file. Please check your file, then try to upload again.";
     private readonly string _blobs;
     private readonly string _code;
+    private readonly string _opt;
     private readonly Lock _extracting = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _unpackedSizes = new(StringComparer.Ordinal);
 
     public CodeStore(string dataDirectory)
     {
         _blobs = Path.Combine(dataDirectory, "blobs");
         _code = Path.Combine(dataDirectory, "code");
+        _opt = Path.Combine(dataDirectory, "opt");
         Directory.CreateDirectory(_blobs);
         Directory.CreateDirectory(_code);
+        Directory.CreateDirectory(_opt);
+    }
+
+    /// <summary>The bytes a stored zip takes unpacked (what Lambda's 250 MB limit counts).</summary>
+    public long UnpackedSize(string sha256Hex) => _unpackedSizes.GetOrAdd(sha256Hex, hex =>
+        new DirectoryInfo(DirectoryOf(hex)).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+            .Where(f => f.LinkTarget is null)
+            .Sum(f => f.Length));
+
+    /// <summary>
+    /// The layers' contents merged in order (a later layer's file wins), built once per combination:
+    /// mounted read-only at /opt. Built from the stored zips, so a deleted layer version keeps working.
+    /// </summary>
+    public string MergedLayers(IReadOnlyList<string> layerSha256Hex)
+    {
+        var key = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(string.Join(',', layerSha256Hex))));
+        var directory = Path.Combine(_opt, key);
+        if (Directory.Exists(directory))
+        {
+            return directory;
+        }
+
+        var temp = Path.Combine(_opt, ".tmp-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(temp);
+        try
+        {
+            foreach (var sha in layerSha256Hex)
+            {
+                CopyTree(DirectoryOf(sha), temp);
+            }
+
+            lock (_extracting)
+            {
+                if (!Directory.Exists(directory))
+                {
+                    Directory.Move(temp, directory);
+                    temp = null;
+                }
+            }
+
+            return directory;
+        }
+        finally
+        {
+            if (temp is not null && Directory.Exists(temp))
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+        }
+    }
+
+    private static void CopyTree(string source, string target)
+    {
+        foreach (var entry in new DirectoryInfo(source).EnumerateFileSystemInfos())
+        {
+            var destination = Path.Combine(target, entry.Name);
+            if (entry.LinkTarget is { } link)
+            {
+                if (File.Exists(destination) || Directory.Exists(destination))
+                {
+                    DeleteEntry(destination);
+                }
+
+                File.CreateSymbolicLink(destination, link);
+            }
+            else if (entry is DirectoryInfo directory)
+            {
+                if (File.Exists(destination))
+                {
+                    File.Delete(destination);
+                }
+
+                Directory.CreateDirectory(destination);
+                CopyTree(directory.FullName, destination);
+            }
+            else
+            {
+                if (Directory.Exists(destination))
+                {
+                    Directory.Delete(destination, recursive: true);
+                }
+
+                File.Copy(entry.FullName, destination, overwrite: true);
+            }
+        }
+    }
+
+    private static void DeleteEntry(string path)
+    {
+        if (Directory.Exists(path) && new DirectoryInfo(path).LinkTarget is null)
+        {
+            Directory.Delete(path, recursive: true);
+        }
+        else
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>Checks, stores and unpacks a zip. Nothing is kept when the zip is refused.</summary>

@@ -59,6 +59,20 @@ public sealed class SqliteDatabase
             PRIMARY KEY (function_name, qualifier)
         ) WITHOUT ROWID;
         """,
+        """
+        CREATE TABLE layers (
+            name TEXT NOT NULL PRIMARY KEY,
+            next_version INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE layer_versions (
+            layer_name TEXT NOT NULL REFERENCES layers (name),
+            version INTEGER NOT NULL,
+            config TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            policy_revision TEXT NOT NULL,
+            PRIMARY KEY (layer_name, version)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public SqliteDatabase(string path)
