@@ -37,10 +37,11 @@ public static class HayateCli
         var isolation = new Option<string>("--isolation") { Description = "auto (bubblewrap when installed), bwrap (require it) or process (no isolation).", DefaultValueFactory = _ => "auto" };
         var concurrency = new Option<int>("--concurrency") { Description = "Account concurrency limit: invocations running at once.", DefaultValueFactory = _ => 1000 };
         var region = new Option<string>("--region") { Description = "Region used in ARNs.", DefaultValueFactory = _ => "us-east-1" };
+        var masterKeyFile = new Option<string?>("--master-key-file") { Description = "File holding the 256-bit master key that encrypts KMS key material at rest (32 raw bytes or their base64). Default: DATA/master.key, created on first start readable by its owner only." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log sandbox starts and stops and other debug detail to stderr." };
         var command = new Command("serve", $"Run the Hayate server (Lambda API on http://HOST:PORT). {ExitCodes}")
         {
-            host, port, data, idle, isolation, concurrency, region, verbose,
+            host, port, data, idle, isolation, concurrency, region, verbose, masterKeyFile,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -54,6 +55,7 @@ public static class HayateCli
                 ConcurrencyLimit = parse.GetValue(concurrency),
                 Region = parse.GetValue(region)!,
                 Verbose = parse.GetValue(verbose),
+                MasterKeyFile = parse.GetValue(masterKeyFile),
             };
             var problems = settings.Validate();
             if (problems.Count > 0)

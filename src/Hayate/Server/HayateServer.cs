@@ -1,5 +1,7 @@
 using System.Net;
 using Hayate.Api;
+using Hayate.Api.JsonProtocol;
+using Hayate.Api.Kms;
 using Hayate.Api.Lambda;
 using Hayate.Api.Wire;
 using Hayate.Core.Errors;
@@ -7,12 +9,14 @@ using Hayate.Invocation.Concurrency;
 using Hayate.Invocation.Functions;
 using Hayate.Invocation.Invoking;
 using Hayate.Invocation.Layers;
+using Hayate.Invocation.Keys;
 using Hayate.Invocation.Logging;
 using Hayate.Sandboxes.Isolation;
 using Hayate.Sandboxes.Pooling;
 using Hayate.Storage.Code;
 using Hayate.Storage.Functions;
 using Hayate.Storage.Layers;
+using Hayate.Storage.Keys;
 using Hayate.Storage.Logs;
 using Hayate.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
@@ -35,6 +39,7 @@ public static partial class HayateServer
         Directory.CreateDirectory(data);
         var database = new SqliteDatabase(Path.Combine(data, "hayate.db"));
         await database.InitializeAsync(cancellationToken);
+        var masterKey = MasterKey.LoadOrCreate(settings.MasterKeyFile, data);
 
         var sandboxOptions = new SandboxOptions
         {
@@ -92,10 +97,15 @@ public static partial class HayateServer
         services.AddHostedService(sp => sp.GetRequiredService<FunctionConcurrency>());
         services.AddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddSingleton(masterKey);
+        services.AddSingleton<IKeyStore, SqliteKeyStore>();
+        services.AddSingleton<KeyService>();
+        services.AddJsonProtocolService(KmsEndpoints.Service);
 
         var app = builder.Build();
         app.Services.GetRequiredService<Invoker>().AttachQueue(app.Services.GetRequiredService<AsyncInvocationQueue>());
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hayate");
+        await app.Services.GetRequiredService<KeyService>().CheckMasterKeyAsync(cancellationToken);
 
         app.Use(async (context, next) =>
         {
@@ -112,18 +122,20 @@ public static partial class HayateServer
         });
         app.MapLambdaApi();
         app.MapHayateApi();
+        app.MapJsonProtocols();
         app.MapFallback((HttpContext context) => WireErrors.WriteAsync(context, LambdaErrors.UnknownOperation(context.Request.Method, context.Request.Path)));
 
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Console.Error.WriteLine($"hayate: listening on {address}");
         Console.Error.WriteLine($"hayate: data in {data}");
+        Console.Error.WriteLine($"hayate: KMS key material sealed under the master key in {masterKey.Path}");
         foreach (var line in host.Describe())
         {
             Console.Error.WriteLine($"hayate: {line}");
         }
 
-        foreach (var warning in host.Warnings)
+        foreach (var warning in host.Warnings.Concat(masterKey.Warnings))
         {
             Console.Error.WriteLine($"hayate: WARNING: {warning}");
         }

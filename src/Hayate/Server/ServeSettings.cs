@@ -11,6 +11,8 @@ public sealed record ServeSettings
     public int ConcurrencyLimit { get; init; } = 1000;
     public string Region { get; init; } = "us-east-1";
     public bool Verbose { get; init; }
+    /// <summary>The file holding the KMS master key; null means DATA/master.key, created on first start.</summary>
+    public string? MasterKeyFile { get; init; }
 
     /// <summary>Every problem at once, each naming the flag to change.</summary>
     public IReadOnlyList<string> Validate()
@@ -34,6 +36,11 @@ public sealed record ServeSettings
         if (ConcurrencyLimit < 1)
         {
             problems.Add("--concurrency: must be at least 1");
+        }
+
+        if (MasterKeyFile is not null && !File.Exists(MasterKeyFile))
+        {
+            problems.Add($"--master-key-file {MasterKeyFile}: no such file (leave the option out to use DATA/master.key, created on first start)");
         }
 
         return problems;
