@@ -21,6 +21,7 @@ internal sealed class CreateFunctionRequest
     public List<string>? Architectures { get; set; }
     public Dictionary<string, string>? Tags { get; set; }
     public List<string>? Layers { get; set; }
+    public string? KMSKeyArn { get; set; }
 }
 
 internal sealed class FunctionCode
@@ -35,6 +36,15 @@ internal sealed class FunctionCode
 internal sealed class EnvironmentShape
 {
     public Dictionary<string, string>? Variables { get; set; }
+
+    /// <summary>In responses only: why the variables could not be decrypted.</summary>
+    public EnvironmentErrorShape? Error { get; set; }
+}
+
+internal sealed class EnvironmentErrorShape
+{
+    public string? ErrorCode { get; set; }
+    public string? Message { get; set; }
 }
 
 internal sealed class EphemeralStorageShape
@@ -67,6 +77,7 @@ internal sealed class UpdateFunctionConfigurationRequest
     public string? RevisionId { get; set; }
     public EphemeralStorageShape? EphemeralStorage { get; set; }
     public List<string>? Layers { get; set; }
+    public string? KMSKeyArn { get; set; }
 }
 
 internal sealed class FunctionConfigurationShape
@@ -84,6 +95,7 @@ internal sealed class FunctionConfigurationShape
     public required string CodeSha256 { get; init; }
     public required string Version { get; init; }
     public EnvironmentShape? Environment { get; init; }
+    public string? KMSKeyArn { get; init; }
     public List<FunctionLayerShape>? Layers { get; init; }
     public TracingConfigShape TracingConfig { get; init; } = new();
     public required string RevisionId { get; init; }

@@ -113,6 +113,7 @@ public static partial class LambdaEndpoints
             EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
             Environment = request.Environment?.Variables,
             Layers = request.Layers,
+            KmsKeyArn = request.KMSKeyArn,
         };
         var created = await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, request.Tags, context.RequestAborted);
         if (created.Ok && request.Publish == true)
@@ -234,6 +235,7 @@ public static partial class LambdaEndpoints
             EphemeralStorageSize = request.EphemeralStorage is null ? null : request.EphemeralStorage.Size ?? 0,
             Environment = request.Environment is null ? null : request.Environment.Variables ?? new Dictionary<string, string>(),
             Layers = request.Layers,
+            KmsKeyArn = request.KMSKeyArn,
         };
         return await RespondAsync(context, manager, await manager.UpdateConfigurationAsync(reference.Value, settings, request.RevisionId, context.RequestAborted));
     }
@@ -505,10 +507,17 @@ public static partial class LambdaEndpoints
         return reference;
     }
 
+    /// <summary>The function named in the path; its environment shows as an Error when its KMS key no longer allows decryption.</summary>
     private static async Task<Result<FunctionConfiguration>> ResolveAsync(HttpContext context, FunctionManager manager)
     {
         var reference = ReferenceOf(context);
-        return reference.Ok ? await manager.GetAsync(reference.Value, context.RequestAborted) : reference.Error;
+        var function = reference.Ok ? await manager.GetAsync(reference.Value, context.RequestAborted) : reference.Error;
+        if (function.Ok && function.Value.EnvironmentError is null && await manager.CheckEnvironmentAsync(function.Value, context.RequestAborted) is { } kms)
+        {
+            return function.Value with { Environment = new Dictionary<string, string>(), EnvironmentError = kms };
+        }
+
+        return function;
     }
 
     private static LambdaError InvalidFunctionName(string value) =>

@@ -24,7 +24,10 @@ internal static class Shapes
         LastModified = AwsTime.Format(f.LastModified),
         CodeSha256 = f.CodeSha256,
         Version = f.Version,
-        Environment = f.Environment.Count == 0 ? null : new EnvironmentShape { Variables = new Dictionary<string, string>(f.Environment) },
+        Environment = f.EnvironmentError is { } error
+            ? new EnvironmentShape { Error = new EnvironmentErrorShape { ErrorCode = error.Type, Message = error.Message } }
+            : f.Environment.Count == 0 ? null : new EnvironmentShape { Variables = new Dictionary<string, string>(f.Environment) },
+        KMSKeyArn = f.KmsKeyArn,
         Layers = f.Layers.Count == 0 ? null : f.Layers.Select(l => new FunctionLayerShape { Arn = l.Arn, CodeSize = l.CodeSize }).ToList(),
         RevisionId = f.RevisionId,
         Architectures = [.. f.Architectures],

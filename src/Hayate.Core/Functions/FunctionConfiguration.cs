@@ -13,7 +13,21 @@ public sealed record FunctionConfiguration
     public int MemorySize { get; init; } = Limits.DefaultMemorySize;
     public int Timeout { get; init; } = Limits.DefaultTimeout;
     public int EphemeralStorageSize { get; init; } = Limits.MinEphemeralStorage;
+    /// <summary>
+    /// The variables in plaintext, in memory only: the store keeps <see cref="Sealed"/> instead and
+    /// never writes these when a sealed copy exists.
+    /// </summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The environment encrypted at rest (envelope encryption); null when there are no variables.</summary>
+    public SealedEnvironment? Sealed { get; init; }
+
+    /// <summary>The customer's KMS key for the environment, as given; null means the default key (alias/aws/lambda).</summary>
+    public string? KmsKeyArn { get; init; }
+
+    /// <summary>Why the stored environment could not be decrypted (a KMS error), if it could not.</summary>
+    [JsonIgnore]
+    public Errors.LambdaError? EnvironmentError { get; init; }
     public IReadOnlyList<string> Architectures { get; init; } = ["x86_64"];
 
     /// <summary>Layer versions in the order they are unpacked under /opt (a later one wins).</summary>
@@ -42,6 +56,8 @@ public sealed record FunctionConfiguration
         (Name == other.Name && Description == other.Description && Runtime == other.Runtime && Handler == other.Handler && Role == other.Role &&
         MemorySize == other.MemorySize && Timeout == other.Timeout && EphemeralStorageSize == other.EphemeralStorageSize &&
         CodeSha256Hex == other.CodeSha256Hex && Architectures.SequenceEqual(other.Architectures) && Layers.SequenceEqual(other.Layers) &&
+        KmsKeyArn == other.KmsKeyArn &&
+        (Sealed is null ? other.Sealed is null : Sealed.SameAs(other.Sealed)) &&
         Environment.Count == other.Environment.Count &&
         Environment.All(kv => other.Environment.TryGetValue(kv.Key, out var v) && v == kv.Value));
 

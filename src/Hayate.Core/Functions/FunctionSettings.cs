@@ -17,6 +17,9 @@ public sealed record FunctionSettings
 
     /// <summary>Layer version ARNs, in order; empty removes every layer.</summary>
     public IReadOnlyList<string>? Layers { get; init; }
+
+    /// <summary>The KMS key for the environment; "" means the default key (alias/aws/lambda).</summary>
+    public string? KmsKeyArn { get; init; }
 }
 
 /// <summary>Checks settings against the model's constraints and Lambda's own rules, in the order AWS reports them.</summary>
@@ -40,6 +43,9 @@ public static partial class FunctionValidator
 
     [GeneratedRegex(@"^[^\s]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex HandlerPattern();
+
+    [GeneratedRegex(@"^((arn:(aws[a-zA-Z-]*)?:[a-z0-9\-.]+:.*)|)\z", RegexOptions.CultureInvariant)]
+    private static partial Regex KmsKeyArnPattern();
 
     /// <summary>Null when the tags are acceptable: at most 50, keys of 1–128 characters not starting with "aws:", values up to 256.</summary>
     public static LambdaError? ValidateTags(IReadOnlyDictionary<string, string> tags, int existing = 0)
@@ -76,6 +82,11 @@ public static partial class FunctionValidator
         if (settings.Role is { } role && !RolePattern().IsMatch(role))
         {
             return LambdaErrors.Validation("role", role, @"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+");
+        }
+
+        if (settings.KmsKeyArn is { } kmsKeyArn && !KmsKeyArnPattern().IsMatch(kmsKeyArn))
+        {
+            return LambdaErrors.Validation("kMSKeyArn", kmsKeyArn, @"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()");
         }
 
         if (settings.Runtime is { } runtime && !RuntimeCatalog.TryGetKind(runtime, out _))

@@ -61,12 +61,18 @@ public sealed partial class FunctionManager
                 LastModified = time.GetUtcNow(),
             };
         }, cancellationToken);
-        if (published.Ok)
+        if (!published.Ok)
         {
-            _versions[(name, published.Value.Version)] = published.Value;
+            return published;
         }
 
-        return published;
+        var version = await OpenAsync(published.Value, cancellationToken);
+        if (version.EnvironmentError is null)
+        {
+            _versions[(name, version.Version)] = version;
+        }
+
+        return version;
     }
 
     /// <summary>$LATEST, then the published versions in order; a page starts after <paramref name="after"/>.</summary>
@@ -89,7 +95,7 @@ public sealed partial class FunctionManager
             return LambdaErrors.InvalidParameter("Invalid Marker.");
         }
 
-        list.AddRange(await store.ListVersionsAsync(reference.Name, afterVersion, limit - list.Count, cancellationToken));
+        list.AddRange(await OpenAllAsync(await store.ListVersionsAsync(reference.Name, afterVersion, limit - list.Count, cancellationToken), cancellationToken));
         return list;
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using Hayate.Core.Errors;
 using Hayate.Core.Functions;
 using Hayate.Core.Layers;
+using Hayate.Invocation.Keys;
 using Hayate.Invocation.Layers;
 using Hayate.Sandboxes.Pooling;
 using Hayate.Storage.Code;
@@ -21,7 +22,7 @@ public sealed record AccountOptions
 /// The control plane of functions: validates, stores code and configuration, keeps a read cache
 /// for the invoke path, and retires warm sandboxes when a function changes.
 /// </summary>
-public sealed partial class FunctionManager(IFunctionStore store, CodeStore code, LayerManager layers, ISandboxHost sandboxes, AccountOptions account, TimeProvider time)
+public sealed partial class FunctionManager(IFunctionStore store, CodeStore code, LayerManager layers, EnvironmentCipher environments, ISandboxHost sandboxes, AccountOptions account, TimeProvider time)
 {
     private const int MaxCachedEntries = 10_000;
     private readonly ConcurrentDictionary<string, FunctionConfiguration> _cache = new(StringComparer.Ordinal);
@@ -66,9 +67,19 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             functionLayers = resolved.Value;
         }
 
+        var kmsKeyArn = settings.KmsKeyArn is { Length: > 0 } k ? k : null;
+        var environment = settings.Environment ?? new Dictionary<string, string>();
+        var sealedEnvironment = await environments.SealAsync(name, environment, kmsKeyArn, cancellationToken);
+        if (!sealedEnvironment.Ok)
+        {
+            return sealedEnvironment.Error;
+        }
+
         var function = new FunctionConfiguration
         {
             Layers = functionLayers,
+            Sealed = sealedEnvironment.Value,
+            KmsKeyArn = kmsKeyArn,
             Name = name,
             Runtime = settings.Runtime!,
             Handler = settings.Handler!,
@@ -77,7 +88,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             MemorySize = settings.MemorySize ?? Limits.DefaultMemorySize,
             Timeout = settings.Timeout ?? Limits.DefaultTimeout,
             EphemeralStorageSize = settings.EphemeralStorageSize ?? Limits.MinEphemeralStorage,
-            Environment = settings.Environment ?? new Dictionary<string, string>(),
+            Environment = environment,
             CodeSha256Hex = stored.Value.Sha256Hex,
             CodeSize = stored.Value.Size,
             RevisionId = Guid.NewGuid().ToString(),
@@ -132,13 +143,18 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return cached;
         }
 
-        var function = await store.GetAsync(name, cancellationToken);
-        if (function is null)
+        var stored = await store.GetAsync(name, cancellationToken);
+        if (stored is null)
         {
             return LambdaErrors.FunctionNotFound(ArnOf(name, qualifier));
         }
 
-        _cache[name] = function;
+        var function = await OpenAsync(stored, cancellationToken);
+        if (function.EnvironmentError is null)
+        {
+            _cache[name] = function;
+        }
+
         return function;
     }
 
@@ -156,12 +172,18 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return cached;
         }
 
-        var function = int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+        var stored = int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             ? await store.GetVersionAsync(name, number, cancellationToken)
             : null;
-        if (function is null)
+        if (stored is null)
         {
             return LambdaErrors.FunctionNotFound(ArnOf(name, version));
+        }
+
+        var function = await OpenAsync(stored, cancellationToken);
+        if (function.EnvironmentError is not null)
+        {
+            return function;
         }
 
         if (_versions.Count > MaxCachedEntries)
@@ -184,8 +206,38 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
         return await VersionAsync(name, draw is { } d ? alias.Route(d) : alias.FunctionVersion, cancellationToken);
     }
 
-    public Task<IReadOnlyList<FunctionConfiguration>> ListAsync(string? afterName, int limit, CancellationToken cancellationToken) =>
-        store.ListAsync(afterName, limit, cancellationToken);
+    public async Task<IReadOnlyList<FunctionConfiguration>> ListAsync(string? afterName, int limit, CancellationToken cancellationToken) =>
+        await OpenAllAsync(await store.ListAsync(afterName, limit, cancellationToken), cancellationToken);
+
+    /// <summary>A stored configuration with its environment decrypted (or the KMS error that prevented it).</summary>
+    private async Task<FunctionConfiguration> OpenAsync(FunctionConfiguration stored, CancellationToken cancellationToken)
+    {
+        if (stored.Sealed is null)
+        {
+            return stored;
+        }
+
+        var opened = await environments.OpenAsync(stored.Name, stored.Sealed, cancellationToken);
+        return opened.Ok ? stored with { Environment = opened.Value } : stored with { EnvironmentError = opened.Error };
+    }
+
+    private async Task<IReadOnlyList<FunctionConfiguration>> OpenAllAsync(IReadOnlyList<FunctionConfiguration> stored, CancellationToken cancellationToken)
+    {
+        var opened = new List<FunctionConfiguration>(stored.Count);
+        foreach (var function in stored)
+        {
+            opened.Add(await OpenAsync(function, cancellationToken));
+        }
+
+        return opened;
+    }
+
+    /// <summary>
+    /// Before an invocation: the environment must still be decryptable, so that disabling or
+    /// scheduling the deletion of its KMS key takes effect at once, also for warm sandboxes.
+    /// </summary>
+    public async Task<LambdaError?> CheckEnvironmentAsync(FunctionConfiguration function, CancellationToken cancellationToken) =>
+        function.EnvironmentError ?? (function.Sealed is null ? null : await environments.CheckAsync(function.Name, function.Sealed, cancellationToken));
 
     public async Task<Result<FunctionConfiguration>> UpdateCodeAsync(FunctionRef reference, byte[] zip, string? revisionId, bool dryRun, CancellationToken cancellationToken)
     {
@@ -252,9 +304,26 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             functionLayers = resolved.Value;
         }
 
+        var environment = settings.Environment ?? c.Environment;
+        var kmsKeyArn = settings.KmsKeyArn is null ? c.KmsKeyArn : settings.KmsKeyArn.Length > 0 ? settings.KmsKeyArn : null;
+        var sealedEnvironment = c.Sealed;
+        if (settings.Environment is not null || kmsKeyArn != c.KmsKeyArn || c.EnvironmentError is not null)
+        {
+            var resealed = await environments.SealAsync(c.Name, environment, kmsKeyArn, cancellationToken);
+            if (!resealed.Ok)
+            {
+                return resealed.Error;
+            }
+
+            sealedEnvironment = resealed.Value;
+        }
+
         var updated = c with
         {
             Layers = functionLayers,
+            Sealed = sealedEnvironment,
+            KmsKeyArn = kmsKeyArn,
+            EnvironmentError = null,
             Runtime = settings.Runtime ?? c.Runtime,
             Handler = settings.Handler ?? c.Handler,
             Role = settings.Role ?? c.Role,
@@ -262,7 +331,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             MemorySize = settings.MemorySize ?? c.MemorySize,
             Timeout = settings.Timeout ?? c.Timeout,
             EphemeralStorageSize = settings.EphemeralStorageSize ?? c.EphemeralStorageSize,
-            Environment = settings.Environment ?? c.Environment,
+            Environment = environment,
             RevisionId = Guid.NewGuid().ToString(),
             LastModified = time.GetUtcNow(),
         };

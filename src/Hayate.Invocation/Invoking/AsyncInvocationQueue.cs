@@ -40,7 +40,11 @@ public sealed partial class AsyncInvocationQueue(Invoker invoker, FunctionManage
                 try
                 {
                     var function = await functions.ResolveForInvokeAsync(new Core.Functions.FunctionRef(item.FunctionName, item.Qualifier), stoppingToken);
-                    if (function.Ok)
+                    if (function.Ok && await functions.CheckEnvironmentAsync(function.Value, stoppingToken) is { } kms)
+                    {
+                        LogRefused(logger, item.RequestId, kms.Type, kms.Message);
+                    }
+                    else if (function.Ok)
                     {
                         await invoker.RunAsync(function.Value, functions.ArnOf(item.FunctionName, item.Qualifier), item.RequestId, item.Payload, item.ClientContext, tailLog: false, stoppingToken);
                     }
@@ -71,6 +75,9 @@ public sealed partial class AsyncInvocationQueue(Invoker invoker, FunctionManage
         {
         }
     }
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "asynchronous invocation {RequestId} not run: {ErrorType}: {Message}")]
+    private static partial void LogRefused(ILogger logger, string requestId, string errorType, string message);
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Error, Message = "asynchronous invocation {RequestId} failed")]
     private static partial void LogFailed(ILogger logger, Exception exception, string requestId);

@@ -73,6 +73,11 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         }
 
         var function = resolved.Value;
+        if (await functions.CheckEnvironmentAsync(function, cancellationToken) is { } kms)
+        {
+            return kms;
+        }
+
         switch (call.Type)
         {
             case InvocationType.DryRun:

@@ -47,7 +47,7 @@ public sealed partial class SqliteFunctionStore
         {
             insert.Parameters.AddWithValue("$name", name);
             insert.Parameters.AddWithValue("$version", int.Parse(version.Version, CultureInfo.InvariantCulture));
-            insert.Parameters.AddWithValue("$config", JsonSerializer.Serialize(version, StorageJson.Default.FunctionConfiguration));
+            insert.Parameters.AddWithValue("$config", Serialize(version));
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 

@@ -123,8 +123,13 @@ public sealed partial class SqliteFunctionStore(SqliteDatabase database) : IFunc
         command.Parameters.AddWithValue("$name", function.Name);
         command.Parameters.AddWithValue("$revision", function.RevisionId);
         command.Parameters.AddWithValue("$size", function.CodeSize);
-        command.Parameters.AddWithValue("$config", JsonSerializer.Serialize(function, StorageJson.Default.FunctionConfiguration));
+        command.Parameters.AddWithValue("$config", Serialize(function));
     }
+
+    /// <summary>The stored form: with a sealed environment, the plaintext variables are left out.</summary>
+    internal static string Serialize(FunctionConfiguration function) => JsonSerializer.Serialize(
+        function.Sealed is null ? function : function with { Environment = new Dictionary<string, string>() },
+        StorageJson.Default.FunctionConfiguration);
 
     private static FunctionConfiguration Deserialize(string json) =>
         JsonSerializer.Deserialize(json, StorageJson.Default.FunctionConfiguration)

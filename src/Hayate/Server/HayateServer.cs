@@ -100,6 +100,7 @@ public static partial class HayateServer
         services.AddSingleton(masterKey);
         services.AddSingleton<IKeyStore, SqliteKeyStore>();
         services.AddSingleton<KeyService>();
+        services.AddSingleton<EnvironmentCipher>();
         services.AddJsonProtocolService(KmsEndpoints.Service);
 
         var app = builder.Build();
