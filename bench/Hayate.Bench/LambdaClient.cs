@@ -59,6 +59,22 @@ internal sealed class LambdaClient(HttpClient http, Uri endpoint)
         return elapsed;
     }
 
+    /// <summary>A control-plane call with a JSON body; fails the run unless it answers <paramref name="status"/>.</summary>
+    public async Task<JsonNode?> CallAsync(HttpMethod method, string path, JsonObject body, int status)
+    {
+        using var content = new StringContent(body.ToJsonString(), Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(method, new Uri(endpoint, path)) { Content = content };
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if ((int)response.StatusCode != status)
+        {
+            throw new InvalidOperationException($"{method} {path} answered {(int)response.StatusCode}: {text}");
+        }
+
+        return text.Length == 0 ? null : JsonNode.Parse(text);
+    }
+
     /// <summary>A synchronous invoke with the log tail, timed on the client's wall clock.</summary>
     public async Task<TimedInvoke> InvokeAsync(string name, byte[] payload)
     {

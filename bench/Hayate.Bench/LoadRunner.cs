@@ -6,7 +6,8 @@ using System.Text;
 namespace Hayate.Bench;
 
 /// <summary>What a warm cell sends its requests to.</summary>
-internal sealed record LoadTarget(string Label, Uri Uri, string? InvocationType);
+/// <summary>What to load: <paramref name="ExpectedStatus"/> other than 200 marks a target whose answer is meant to be an error (a throttle).</summary>
+internal sealed record LoadTarget(string Label, Uri Uri, string? InvocationType, int ExpectedStatus = 200);
 
 /// <summary>The result of one warm cell: per-request latencies and the throughput they add up to.</summary>
 internal sealed record LoadResult(string Target, int Concurrency, Stats Latency, int Requests, int Errors, TimeSpan Elapsed, CpuSnapshot Cpu, int RuntimesStarted)
@@ -58,7 +59,7 @@ internal sealed class LoadRunner : IDisposable
     }
 
     /// <summary>One request; null when it succeeded, else what went wrong (status, headers, body).</summary>
-    private async Task<string?> SendAsync(Uri uri, string? invocationType, CancellationToken cancellationToken)
+    private async Task<string?> SendAsync(Uri uri, string? invocationType, CancellationToken cancellationToken, int expectedStatus = 200)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(Payload) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -71,7 +72,9 @@ internal sealed class LoadRunner : IDisposable
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var ok = invocationType == "DryRun"
             ? response.StatusCode == HttpStatusCode.NoContent
-            : response.StatusCode == HttpStatusCode.OK && !response.Headers.Contains("X-Amz-Function-Error") && body.Length > 0;
+            : expectedStatus != 200
+                ? (int)response.StatusCode == expectedStatus
+                : response.StatusCode == HttpStatusCode.OK && !response.Headers.Contains("X-Amz-Function-Error") && body.Length > 0;
         if (ok)
         {
             return null;
@@ -87,8 +90,8 @@ internal sealed class LoadRunner : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _failures = new();
 
     /// <summary>Sends requests for <paramref name="duration"/> without measuring them (JIT, connections, sandboxes).</summary>
-    public Task WarmUpAsync(Uri uri, int concurrency, TimeSpan duration, string? invocationType = null) =>
-        LoopsAsync(uri, invocationType, concurrency, duration, minimumPerLoop: 20, record: null);
+    public Task WarmUpAsync(Uri uri, int concurrency, TimeSpan duration, string? invocationType = null, int expectedStatus = 200) =>
+        LoopsAsync(uri, invocationType, concurrency, duration, minimumPerLoop: 20, record: null, expectedStatus);
 
     /// <summary>
     /// Measures several targets at one concurrency for <paramref name="duration"/> each, interleaved:
@@ -109,7 +112,7 @@ internal sealed class LoadRunner : IDisposable
             {
                 var t = (k + round) % targets.Count;
                 var before = cpu();
-                var (took, failed) = await LoopsAsync(targets[t].Uri, targets[t].InvocationType, concurrency, slice, minimumPerLoop: 0, record: latencies[t]);
+                var (took, failed) = await LoopsAsync(targets[t].Uri, targets[t].InvocationType, concurrency, slice, minimumPerLoop: 0, record: latencies[t], targets[t].ExpectedStatus);
                 var after = cpu();
                 used[t] = used[t] + (after - before);
                 started[t] += after.Runtimes.Count(pid => !before.Runtimes.Contains(pid));
@@ -125,7 +128,7 @@ internal sealed class LoadRunner : IDisposable
         }).ToList();
     }
 
-    private async Task<(TimeSpan Elapsed, int Errors)> LoopsAsync(Uri uri, string? invocationType, int concurrency, TimeSpan duration, int minimumPerLoop, List<double>[]? record)
+    private async Task<(TimeSpan Elapsed, int Errors)> LoopsAsync(Uri uri, string? invocationType, int concurrency, TimeSpan duration, int minimumPerLoop, List<double>[]? record, int expectedStatus = 200)
     {
         var errors = 0;
         var started = Stopwatch.GetTimestamp();
@@ -139,7 +142,7 @@ internal sealed class LoadRunner : IDisposable
                 string? failure;
                 try
                 {
-                    failure = await SendAsync(uri, invocationType, CancellationToken.None);
+                    failure = await SendAsync(uri, invocationType, CancellationToken.None, expectedStatus);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                 {

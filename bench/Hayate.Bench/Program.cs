@@ -109,7 +109,56 @@ if (options.Runs(BenchOptions.Warm))
     machine.Add(("CPU used outside the benchmark's processes during the warm section", OthersText(warmStart, CpuTime.Take(server.ProcessId))));
 }
 
-// 3. Cold starts: the first invoke of each of N new functions per runtime.
+// 3. Routing: an alias with weights against $LATEST, and a throttled invoke (reserved concurrency 0).
+var routing = new List<(LoadResult Result, LoadResult Latest)>();
+if (options.Runs(BenchOptions.Routing))
+{
+    const string routeName = "bench-route";
+    const string throttledName = "bench-throttled";
+    await lambda.CreateFunctionAsync(routeName, "python3.12", "app.handler", Packages.EchoPython);
+    await lambda.CallAsync(HttpMethod.Post, $"2015-03-31/functions/{routeName}/versions", [], 201);
+    await lambda.CallAsync(HttpMethod.Put, $"2015-03-31/functions/{routeName}/configuration", new() { ["Description"] = "v2" }, 200);
+    await lambda.CallAsync(HttpMethod.Post, $"2015-03-31/functions/{routeName}/versions", [], 201);
+    await lambda.CallAsync(HttpMethod.Post, $"2015-03-31/functions/{routeName}/aliases", new()
+    {
+        ["Name"] = "live",
+        ["FunctionVersion"] = "1",
+        ["RoutingConfig"] = new System.Text.Json.Nodes.JsonObject { ["AdditionalVersionWeights"] = new System.Text.Json.Nodes.JsonObject { ["2"] = 0.3 } },
+    }, 201);
+    await lambda.CallAsync(HttpMethod.Post, $"2015-03-31/functions/{routeName}/aliases", new() { ["Name"] = "plain", ["FunctionVersion"] = "2" }, 201);
+    await lambda.CreateFunctionAsync(throttledName, "python3.12", "app.handler", Packages.EchoPython);
+    await lambda.CallAsync(HttpMethod.Put, $"2017-10-31/functions/{throttledName}/concurrency", new() { ["ReservedConcurrentExecutions"] = 0 }, 200);
+
+    LoadTarget[] routeTargets =
+    [
+        new("Hayate invoke $LATEST (python3.12)", lambda.InvokeUri(routeName), null),
+        new("Hayate invoke alias, weights 0.7 / 0.3 over versions 1 and 2", lambda.InvokeUri(routeName + ":live"), null),
+        new("Hayate invoke alias without weights (version 2 only)", lambda.InvokeUri(routeName + ":plain"), null),
+        new("Hayate invoke throttled (reserved concurrency 0, 429)", lambda.InvokeUri(throttledName), null, 429),
+    ];
+    Progress($"routing: warming up $LATEST, the alias and the throttled function, {options.WarmUp.TotalSeconds}s each at concurrency 8 then 1");
+    foreach (var concurrency in new[] { 8, 1 })
+    {
+        foreach (var target in routeTargets)
+        {
+            await runner.WarmUpAsync(target.Uri, concurrency, options.WarmUp, null, target.ExpectedStatus);
+        }
+    }
+
+    foreach (var concurrency in new[] { 1, 8 })
+    {
+        Progress($"routing: concurrency {concurrency}, {options.Duration.TotalSeconds}s per target in {options.Rounds} interleaved rounds");
+        var results = await runner.RunInterleavedAsync(routeTargets, concurrency, options.Duration, options.Rounds, () => CpuTime.Take(server.ProcessId));
+        foreach (var result in results)
+        {
+            Progress($"  {result.Target}: p50 {Stats.Ms(result.Latency.P50)} ms, p99 {Stats.Ms(result.Latency.P99)} ms, {result.RequestsPerSecond:0} req/s, server CPU {Stats.Ms(result.CpuPerRequest.Server)} ms/request");
+        }
+
+        routing.AddRange(results.Select(r => (r, results[0])));
+    }
+}
+
+// 4. Cold starts: the first invoke of each of N new functions per runtime.
 var cold = new List<ColdStartResult>();
 var coldFailures = new List<string>();
 var coldStart = CpuTime.Take(server.ProcessId);
@@ -210,7 +259,7 @@ foreach (var problem in serverProblems)
 Progress("stopping the server");
 await server.DisposeAsync();
 
-Console.Write(Report.Render(commandLine, options, machine, serverLines, warm, warmBreakdown, cold, floors, runner.Failures.Concat(coldFailures).Concat(serverProblems.Select(p => "server log: " + p)).ToList()));
+Console.Write(Report.Render(commandLine, options, machine, serverLines, warm, warmBreakdown, routing, cold, floors, runner.Failures.Concat(coldFailures).Concat(serverProblems.Select(p => "server log: " + p)).ToList()));
 return 0;
 
 static string OthersText(CpuSnapshot before, CpuSnapshot after) =>

@@ -26,6 +26,7 @@ internal static class Report
         List<string> serverLines,
         List<WarmCell> warm,
         WarmBreakdown? breakdown,
+        List<(LoadResult Result, LoadResult Latest)> routing,
         List<ColdStartResult> cold,
         List<ProcessFloor> floors,
         IReadOnlyCollection<string> failures)
@@ -35,6 +36,11 @@ internal static class Report
         if (warm.Count > 0)
         {
             Warm(md, warm, breakdown);
+        }
+
+        if (routing.Count > 0)
+        {
+            Routing(md, routing);
         }
 
         if (failures.Count > 0)
@@ -84,6 +90,23 @@ internal static class Report
         if (options.ServerEnvironment.Count > 0)
         {
             md.Append(ci, $"| server environment | `{string.Join(' ', options.ServerEnvironment.Select(e => e.Key + "=" + e.Value))}` |").AppendLine();
+        }
+
+        md.AppendLine();
+    }
+
+    /// <summary>Alias routing against $LATEST, and the throttle path; each row with the $LATEST row of its concurrency.</summary>
+    private static void Routing(StringBuilder md, List<(LoadResult Result, LoadResult Latest)> routing)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        md.AppendLine("### Alias routing and throttling").AppendLine();
+        md.AppendLine("The same echo function invoked as `$LATEST`, through an alias `live` that sends 70% to version 1 and 30% to version 2 (target: at most 5% more than `$LATEST`), and through an alias `plain` without weights (the cost of resolving an alias, without spreading calls over two warm sandboxes); and a function with reserved concurrency 0, whose every invoke is answered 429 `TooManyRequestsException` (target: p99 under 1 ms). Interleaved rounds, as above.").AppendLine();
+        md.AppendLine("| target | c | requests | req/s | p50 ms | p90 ms | p99 ms | p50 / $LATEST p50 | mean / $LATEST mean | CPU ms/req server | sandbox |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var (result, latest) in routing)
+        {
+            var errors = result.Errors > 0 ? $" ({result.Errors} failed)" : "";
+            md.Append(ci, $"| {result.Target} | {result.Concurrency} | {result.Requests}{errors} | {result.RequestsPerSecond:0} | {Stats.Ms(result.Latency.P50)} | {Stats.Ms(result.Latency.P90)} | {Stats.Ms(result.Latency.P99)} | {Stats.Ratio(result.Latency.P50 / latest.Latency.P50)} | {Stats.Ratio(result.Latency.Mean / latest.Latency.Mean)} | {Stats.Ms(result.CpuPerRequest.Server)} | {Stats.Ms(result.CpuPerRequest.Sandboxes)} |").AppendLine();
         }
 
         md.AppendLine();

@@ -91,12 +91,6 @@ public sealed class ConcurrencyTests(SharedServer shared)
         var result = await Clients.Boto3Async(shared.Endpoint, $$"""
             import time
             name = '{{name}}'
-            def err(call):
-                try:
-                    call()
-                    return None
-                except botocore.exceptions.ClientError as e:
-                    return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
             version = lambda_client.publish_version(FunctionName=name)['Version']
             lambda_client.create_alias(FunctionName=name, Name='prod', FunctionVersion=version)
             out = {}

@@ -75,12 +75,6 @@ public sealed class EnvironmentEncryptionTests(SharedServer shared)
         var code = Convert.ToBase64String(EnvReporter());
         var result = await Clients.Boto3Async(shared.Endpoint, $$"""
             kms = boto3.client('kms', endpoint_url='{{shared.Endpoint}}')
-            def err(call):
-                try:
-                    call()
-                    return None
-                except botocore.exceptions.ClientError as e:
-                    return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
             def run():
                 return json.loads(lambda_client.invoke(FunctionName='{{name}}')['Payload'].read())
             key = kms.create_key(Description='for {{name}}')['KeyMetadata']

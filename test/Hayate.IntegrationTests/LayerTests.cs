@@ -31,12 +31,6 @@ public sealed class LayerTests(SharedServer shared)
                         'tool': subprocess.run(['layer-tool'], capture_output=True, text=True).stdout.strip()}
             """)));
         var result = await Clients.Boto3Async(shared.Endpoint, $$"""
-            def err(call):
-                try:
-                    call()
-                    return None
-                except botocore.exceptions.ClientError as e:
-                    return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
             def run():
                 return json.loads(lambda_client.invoke(FunctionName='{{function}}')['Payload'].read())
             a = lambda_client.publish_layer_version(LayerName='{{first}}', Content={'ZipFile': base64.b64decode('{{layerA}}')},

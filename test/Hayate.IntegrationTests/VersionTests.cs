@@ -27,12 +27,6 @@ public sealed class VersionTests(SharedServer shared)
         var result = await Clients.Boto3Async(shared.Endpoint, $$"""
             name = '{{name}}'
             arn = 'arn:aws:lambda:us-east-1:{{Account}}:function:' + name
-            def err(call):
-                try:
-                    call()
-                    return None
-                except botocore.exceptions.ClientError as e:
-                    return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
             def run(qualified):
                 r = lambda_client.invoke(FunctionName=qualified)
                 return [r['ExecutedVersion'], json.loads(r['Payload'].read())]

@@ -126,14 +126,37 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     /// What one invocation runs: like <see cref="GetAsync"/>, except that an alias with routing picks
     /// its primary or additional version by weight, afresh for every call.
     /// </summary>
-    public async Task<Result<FunctionConfiguration>> ResolveForInvokeAsync(FunctionRef reference, CancellationToken cancellationToken)
+    public ValueTask<Result<FunctionConfiguration>> ResolveForInvokeAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
-        if (reference.Qualifier is null or "$LATEST" || AliasValidator.IsVersionNumber(reference.Qualifier) || !IsOurs(reference))
+        // The warm path: everything in memory, no awaits and no allocations.
+        if (IsOurs(reference) && TryResolveCached(reference, out var cached))
         {
-            return await GetAsync(reference, cancellationToken);
+            return ValueTask.FromResult(Result.Of(cached));
         }
 
-        return await ThroughAliasAsync(reference.Name, reference.Qualifier, Random.Shared.NextDouble(), cancellationToken);
+        return new ValueTask<Result<FunctionConfiguration>>(
+            reference.Qualifier is null or "$LATEST" || AliasValidator.IsVersionNumber(reference.Qualifier) || !IsOurs(reference)
+                ? GetAsync(reference, cancellationToken)
+                : ThroughAliasAsync(reference.Name, reference.Qualifier, Random.Shared.NextDouble(), cancellationToken));
+    }
+
+    private bool TryResolveCached(FunctionRef reference, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out FunctionConfiguration? function)
+    {
+        var qualifier = reference.Qualifier;
+        if (qualifier is not null and not "$LATEST" && !AliasValidator.IsVersionNumber(qualifier))
+        {
+            if (!_aliases.TryGetValue((reference.Name, qualifier), out var alias))
+            {
+                function = null;
+                return false;
+            }
+
+            qualifier = alias.Route(Random.Shared.NextDouble());
+        }
+
+        return qualifier is null or "$LATEST"
+            ? _cache.TryGetValue(reference.Name, out function)
+            : _versions.TryGetValue((reference.Name, qualifier), out function);
     }
 
     private async Task<Result<FunctionConfiguration>> LatestAsync(string name, string? qualifier, CancellationToken cancellationToken)

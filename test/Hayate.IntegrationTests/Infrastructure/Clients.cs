@@ -36,13 +36,23 @@ public static class Clients
         return (version.Stdout + version.Stderr).Contains("aws-cli/2.", StringComparison.Ordinal);
     });
 
-    /// <summary>Runs a python script with `lambda_client` bound to a boto3 Lambda client for the server.</summary>
+    /// <summary>
+    /// Runs a python script with `lambda_client` bound to a boto3 Lambda client for the server, and
+    /// `err(call)` giving [error code, HTTP status] of a call that fails (None when it succeeds).
+    /// </summary>
     public static Task<ClientResult> Boto3Async(string endpoint, string script)
     {
         var prelude = $$"""
             import boto3, json, base64, sys, botocore
             from botocore.config import Config
             lambda_client = boto3.client('lambda', endpoint_url='{{endpoint}}', config=Config(retries={'max_attempts': 0}, read_timeout=120))
+            def err(call):
+                # [error code, HTTP status] of a call that should fail; None if it succeeded.
+                try:
+                    call()
+                    return None
+                except botocore.exceptions.ClientError as e:
+                    return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
             """;
         return RunAsync("python3", ["-c", prelude + "\n" + script]);
     }
