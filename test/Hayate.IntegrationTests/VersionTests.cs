@@ -24,6 +24,7 @@ public sealed class VersionTests(SharedServer shared)
     {
         var name = Names.New("ver");
         var zip = Convert.ToBase64String(VersionReporter());
+        var changedZip = Convert.ToBase64String(Zip.Of(("app.py", "import os\ndef handler(event, context):\n    return {'colour': 'v4:' + os.environ.get('COLOUR', '')}\n")));
         var result = await Clients.Boto3Async(shared.Endpoint, $$"""
             name = '{{name}}'
             arn = 'arn:aws:lambda:us-east-1:{{Account}}:function:' + name
@@ -60,6 +61,9 @@ public sealed class VersionTests(SharedServer shared)
             lambda_client.delete_function(FunctionName=name, Qualifier='2')
             out['deleted_v2'] = err(lambda: lambda_client.get_function_configuration(FunctionName=name, Qualifier='2'))
             out['v3'] = lambda_client.publish_version(FunctionName=name)['Version']
+            lambda_client.get_waiter('function_updated_v2').wait(FunctionName=name)
+            v4 = lambda_client.update_function_code(FunctionName=name, ZipFile=base64.b64decode('{{changedZip}}'), Publish=True)
+            out['v4'] = [v4['Version'], v4['FunctionArn'].rsplit(':', 1)[1], run(name + ':4')[1]['colour']]
             out['missing_version'] = err(lambda: lambda_client.invoke(FunctionName=name, Qualifier='99'))
             out['update_version'] = err(lambda: lambda_client.update_function_configuration(FunctionName=name + ':1', Description='x'))
             print(json.dumps(out))
@@ -93,6 +97,8 @@ public sealed class VersionTests(SharedServer shared)
         Assert.Equal("""["InvalidParameterValueException",400]""", json["delete_latest"]!.ToJsonString());
         Assert.Equal("""["ResourceNotFoundException",404]""", json["deleted_v2"]!.ToJsonString());
         Assert.Equal("3", json["v3"]!.GetValue<string>());
+        // UpdateFunctionCode with Publish answers the new version, under its qualified ARN.
+        Assert.Equal("""["4","4","v4:red"]""", json["v4"]!.ToJsonString());
         Assert.Equal("""["ResourceNotFoundException",404]""", json["missing_version"]!.ToJsonString());
         Assert.Equal("""["InvalidParameterValueException",400]""", json["update_version"]!.ToJsonString());
     }
