@@ -367,6 +367,44 @@ internal sealed class FunctionLayerShape
     public required long CodeSize { get; init; }
 }
 
+internal sealed class DestinationShape
+{
+    public string? Destination { get; set; }
+}
+
+internal sealed class DestinationConfigShape
+{
+    public DestinationShape? OnSuccess { get; set; }
+    public DestinationShape? OnFailure { get; set; }
+}
+
+internal sealed class EventInvokeConfigRequest
+{
+    public int? MaximumRetryAttempts { get; set; }
+    public int? MaximumEventAgeInSeconds { get; set; }
+    public DestinationConfigShape? DestinationConfig { get; set; }
+}
+
+internal sealed class EventInvokeConfigShape
+{
+    public required double LastModified { get; init; }
+    public required string FunctionArn { get; init; }
+    public int? MaximumRetryAttempts { get; init; }
+    public int? MaximumEventAgeInSeconds { get; init; }
+    public required DestinationConfigShape DestinationConfig { get; init; }
+}
+
+internal sealed class ListEventInvokeConfigsResponse
+{
+    public required List<EventInvokeConfigShape> FunctionEventInvokeConfigs { get; init; }
+    public string? NextMarker { get; init; }
+}
+
+internal sealed class InvokeAsyncResponse
+{
+    public int Status { get; init; }
+}
+
 internal sealed class LogEventShape
 {
     [JsonPropertyName("id")]
@@ -412,6 +450,10 @@ internal sealed class LogEventsResponse
 [JsonSerializable(typeof(AliasConfigurationShape))]
 [JsonSerializable(typeof(ListAliasesResponse))]
 [JsonSerializable(typeof(ConcurrencyShape))]
+[JsonSerializable(typeof(EventInvokeConfigRequest))]
+[JsonSerializable(typeof(EventInvokeConfigShape))]
+[JsonSerializable(typeof(ListEventInvokeConfigsResponse))]
+[JsonSerializable(typeof(InvokeAsyncResponse))]
 [JsonSerializable(typeof(PublishLayerVersionRequest))]
 [JsonSerializable(typeof(LayerVersionResponse))]
 [JsonSerializable(typeof(ListLayersResponse))]

@@ -41,6 +41,7 @@ public static partial class LambdaEndpoints
         app.MapVersionsAndAliases();
         app.MapConcurrency();
         app.MapLayers();
+        app.MapEventInvoke();
         return app;
     }
 
@@ -294,7 +295,11 @@ public static partial class LambdaEndpoints
             return body.Error;
         }
 
-        var call = new InvokeCall(reference.Value, type!.Value, body.Value, logType == "Tail" && type == InvocationType.RequestResponse, headers["X-Amz-Client-Context"].ToString());
+        var call = new InvokeCall(reference.Value, type!.Value, body.Value, logType == "Tail" && type == InvocationType.RequestResponse, headers["X-Amz-Client-Context"].ToString())
+        {
+            // One id for the API request and the invocation, as on Lambda: the 202 of an Event names the event.
+            RequestId = context.Response.Headers["x-amzn-RequestId"].ToString() is { Length: > 0 } id ? id : Invoker.NewRequestId(),
+        };
         // As on Lambda, a caller that hangs up does not stop the invocation: it runs to its end
         // (or its timeout) and the sandbox stays warm. Only the server stopping cancels it.
         var stopping = context.RequestServices.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping;

@@ -23,7 +23,11 @@ public enum InvocationType
 }
 
 /// <summary>An Invoke call as the API received it.</summary>
-public sealed record InvokeCall(FunctionRef Function, InvocationType Type, byte[] Payload, bool TailLog, string? ClientContextBase64);
+public sealed record InvokeCall(FunctionRef Function, InvocationType Type, byte[] Payload, bool TailLog, string? ClientContextBase64)
+{
+    /// <summary>The invocation's request id: the API request's own, as on Lambda (a new one when not given).</summary>
+    public string RequestId { get; init; } = Invoker.NewRequestId();
+}
 
 /// <summary>What Invoke answers: status, payload, and the headers Lambda sets.</summary>
 public sealed record InvokeOutcome(int StatusCode, ReadOnlyMemory<byte> Payload, string? FunctionError, string? LogResult, string ExecutedVersion);
@@ -37,10 +41,10 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
     private const int TailBytes = 4096;
     private const int MaxClientContextBytes = 3583;
     private readonly ConcurrentDictionary<string, SandboxSpec> _specs = new(StringComparer.Ordinal);
-    private AsyncInvocationQueue? _queue;
+    private AsyncEventQueue? _queue;
 
     /// <summary>Set once by the composition root; the queue calls back into <see cref="RunAsync"/>.</summary>
-    public void AttachQueue(AsyncInvocationQueue queue) => _queue = queue;
+    public void AttachQueue(AsyncEventQueue queue) => _queue = queue;
 
     public async Task<Result<InvokeOutcome>> InvokeAsync(InvokeCall call, CancellationToken cancellationToken)
     {
@@ -83,7 +87,8 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
             case InvocationType.DryRun:
                 return new InvokeOutcome(204, ReadOnlyMemory<byte>.Empty, null, null, function.Version);
             case InvocationType.Event:
-                _queue!.Enqueue(new QueuedInvocation(function.Name, call.Function.Qualifier, NewRequestId(), payload, clientContext));
+                // 202 only once the event is durable in the journal.
+                await _queue!.EnqueueAsync(function.Name, call.Function.Qualifier, call.RequestId, payload, clientContext, cancellationToken);
                 return new InvokeOutcome(202, ReadOnlyMemory<byte>.Empty, null, null, function.Version);
         }
 
@@ -95,7 +100,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         try
         {
             var invokedArn = functions.ArnOf(function.Name, call.Function.Qualifier);
-            var (outcome, _) = await RunAsync(function, invokedArn, NewRequestId(), payload, clientContext, call.TailLog, cancellationToken);
+            var (outcome, _) = await RunAsync(function, invokedArn, call.RequestId, payload, clientContext, call.TailLog, cancellationToken);
             return outcome;
         }
         finally
@@ -269,7 +274,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         }
     }
 
-    internal static string NewRequestId() => Guid.NewGuid().ToString();
+    public static string NewRequestId() => Guid.NewGuid().ToString();
 
     private static string NewTraceId()
     {

@@ -73,6 +73,14 @@ public interface IFunctionStore
 
     /// <summary>The configurations of one function, or of all when <paramref name="name"/> is null.</summary>
     Task<IReadOnlyList<ProvisionedConcurrencyConfig>> ListProvisionedConcurrencyAsync(string? name, CancellationToken cancellationToken);
+
+    /// <summary>Creates or replaces the configuration; false when the function does not exist.</summary>
+    Task<bool> PutEventInvokeConfigAsync(EventInvokeConfig config, CancellationToken cancellationToken);
+
+    /// <summary>The configurations of one function, by qualifier.</summary>
+    Task<IReadOnlyList<EventInvokeConfig>> ListEventInvokeConfigsAsync(string name, CancellationToken cancellationToken);
+
+    Task<bool> DeleteEventInvokeConfigAsync(string name, string qualifier, CancellationToken cancellationToken);
 }
 
 /// <summary>A request for <see cref="Requested"/> initialised sandboxes of a version or alias.</summary>

@@ -95,6 +95,26 @@ public sealed class SqliteDatabase
         ) WITHOUT ROWID;
         CREATE INDEX kms_aliases_by_target ON kms_aliases (target_key_id, alias_name);
         """,
+        """
+        CREATE TABLE async_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            function_name TEXT NOT NULL,
+            qualifier TEXT,
+            request_id TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            client_context TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            enqueued_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT
+        );
+        CREATE TABLE event_invoke_configs (
+            function_name TEXT NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+            qualifier TEXT NOT NULL,
+            config TEXT NOT NULL,
+            PRIMARY KEY (function_name, qualifier)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public SqliteDatabase(string path)

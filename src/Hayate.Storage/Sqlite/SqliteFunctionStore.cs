@@ -138,5 +138,6 @@ public sealed partial class SqliteFunctionStore(SqliteDatabase database) : IFunc
 
 [JsonSerializable(typeof(FunctionConfiguration))]
 [JsonSerializable(typeof(AliasConfiguration))]
+[JsonSerializable(typeof(EventInvokeConfig))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class StorageJson : JsonSerializerContext;

@@ -38,10 +38,11 @@ public static class HayateCli
         var concurrency = new Option<int>("--concurrency") { Description = "Account concurrency limit: invocations running at once.", DefaultValueFactory = _ => 1000 };
         var region = new Option<string>("--region") { Description = "Region used in ARNs.", DefaultValueFactory = _ => "us-east-1" };
         var masterKeyFile = new Option<string?>("--master-key-file") { Description = "File holding the 256-bit master key that encrypts KMS key material at rest (32 raw bytes or their base64). Default: DATA/master.key, created on first start readable by its owner only." };
+        var asyncRetryDelay = new Option<double>("--async-retry-delay") { Description = "Seconds before an asynchronous invocation's first retry; the second waits twice as long (Lambda: about 60, then 120).", DefaultValueFactory = _ => 60 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log sandbox starts and stops and other debug detail to stderr." };
         var command = new Command("serve", $"Run the Hayate server (Lambda API on http://HOST:PORT). {ExitCodes}")
         {
-            host, port, data, idle, isolation, concurrency, region, verbose, masterKeyFile,
+            host, port, data, idle, isolation, concurrency, region, asyncRetryDelay, verbose, masterKeyFile,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,6 +56,7 @@ public static class HayateCli
                 ConcurrencyLimit = parse.GetValue(concurrency),
                 Region = parse.GetValue(region)!,
                 Verbose = parse.GetValue(verbose),
+                AsyncRetryDelay = TimeSpan.FromSeconds(parse.GetValue(asyncRetryDelay)),
                 MasterKeyFile = parse.GetValue(masterKeyFile),
             };
             var problems = settings.Validate();

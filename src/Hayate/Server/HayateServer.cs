@@ -14,6 +14,7 @@ using Hayate.Invocation.Logging;
 using Hayate.Sandboxes.Isolation;
 using Hayate.Sandboxes.Pooling;
 using Hayate.Storage.Code;
+using Hayate.Storage.Events;
 using Hayate.Storage.Functions;
 using Hayate.Storage.Layers;
 using Hayate.Storage.Keys;
@@ -95,8 +96,11 @@ public static partial class HayateServer
         services.AddSingleton<Invoker>();
         services.AddSingleton<FunctionConcurrency>();
         services.AddHostedService(sp => sp.GetRequiredService<FunctionConcurrency>());
-        services.AddSingleton<AsyncInvocationQueue>();
-        services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddSingleton<IAsyncEventStore, SqliteAsyncEventStore>();
+        services.AddSingleton(new AsyncOptions { FirstRetryDelay = settings.AsyncRetryDelay });
+        services.AddSingleton<EventInvokeConfigs>();
+        services.AddSingleton<AsyncEventQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<AsyncEventQueue>());
         services.AddSingleton(masterKey);
         services.AddSingleton<IKeyStore, SqliteKeyStore>();
         services.AddSingleton<KeyService>();
@@ -104,7 +108,8 @@ public static partial class HayateServer
         services.AddJsonProtocolService(KmsEndpoints.Service);
 
         var app = builder.Build();
-        app.Services.GetRequiredService<Invoker>().AttachQueue(app.Services.GetRequiredService<AsyncInvocationQueue>());
+        app.Services.GetRequiredService<Invoker>().AttachQueue(app.Services.GetRequiredService<AsyncEventQueue>());
+        app.Services.GetRequiredService<FunctionManager>().FunctionDeleted += app.Services.GetRequiredService<EventInvokeConfigs>().Forget;
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hayate");
         await app.Services.GetRequiredService<KeyService>().CheckMasterKeyAsync(cancellationToken);
 

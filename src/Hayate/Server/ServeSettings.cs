@@ -11,6 +11,9 @@ public sealed record ServeSettings
     public int ConcurrencyLimit { get; init; } = 1000;
     public string Region { get; init; } = "us-east-1";
     public bool Verbose { get; init; }
+
+    /// <summary>The delay before an asynchronous invocation's first retry; the second waits twice as long.</summary>
+    public TimeSpan AsyncRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>The file holding the KMS master key; null means DATA/master.key, created on first start.</summary>
     public string? MasterKeyFile { get; init; }
 
@@ -31,6 +34,11 @@ public sealed record ServeSettings
         if (Isolation is not ("auto" or "bwrap" or "process"))
         {
             problems.Add($"--isolation {Isolation}: must be auto, bwrap or process");
+        }
+
+        if (AsyncRetryDelay < TimeSpan.Zero)
+        {
+            problems.Add("--async-retry-delay: must be 0 seconds or more");
         }
 
         if (ConcurrencyLimit < 1)

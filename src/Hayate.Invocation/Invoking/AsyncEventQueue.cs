@@ -1,0 +1,252 @@
+using System.Threading.Channels;
+using Hayate.Core.Functions;
+using Hayate.Invocation.Concurrency;
+using Hayate.Invocation.Functions;
+using Hayate.Storage.Events;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hayate.Invocation.Invoking;
+
+/// <summary>Settings of asynchronous invocation.</summary>
+public sealed record AsyncOptions
+{
+    /// <summary>The delay before the first retry; the second waits twice as long (Lambda: about 1 and 2 minutes).</summary>
+    public TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a throttled event waits before it is offered again.</summary>
+    public TimeSpan ThrottleDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Events run at once at most (each within its function's concurrency too).</summary>
+    public int Workers { get; init; } = 64;
+}
+
+/// <summary>
+/// Asynchronous invocation with Lambda's rules. An accepted event is appended to the durable
+/// journal (group commit: one transaction and one fsync for every event that arrived meanwhile)
+/// before Invoke answers 202. Workers run events within the concurrency limits; a failed run is
+/// retried up to MaximumRetryAttempts with growing delays and never past MaximumEventAgeInSeconds;
+/// throttles wait and are offered again until the age limit. The journal is the truth: after a
+/// crash every event still in it runs again (at least once; the request id stays the same).
+/// </summary>
+public sealed partial class AsyncEventQueue(
+    IAsyncEventStore store, Invoker invoker, FunctionManager functions, EventInvokeConfigs configs, ConcurrencyLimiter limiter,
+    AsyncOptions options, TimeProvider time, ILogger<AsyncEventQueue> logger) : BackgroundService
+{
+    private const int MaxBatch = 1024;
+    private readonly Channel<(EventChange Change, TaskCompletionSource<long>? Done)> _journal =
+        Channel.CreateUnbounded<(EventChange, TaskCompletionSource<long>?)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<StoredEvent> _ready = Channel.CreateUnbounded<StoredEvent>();
+    private long _pending;
+
+    /// <summary>Events accepted and not yet finished (waiting, delayed for a retry, or running).</summary>
+    public long Pending => Interlocked.Read(ref _pending);
+
+    /// <summary>Appends the event to the journal; completes once it is durable. Throws if it could not be stored.</summary>
+    public async Task EnqueueAsync(string functionName, string? qualifier, string requestId, byte[] payload, string? clientContext, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var done = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _journal.Writer.TryWrite((new AppendEvent(functionName, qualifier, requestId, payload, clientContext, now), done));
+        var id = await done.Task.WaitAsync(cancellationToken);
+        Interlocked.Increment(ref _pending);
+        _ready.Writer.TryWrite(new StoredEvent(id, functionName, qualifier, requestId, clientContext, 0, now, now));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var journal = Task.Run(() => WriteJournalAsync(stoppingToken), CancellationToken.None);
+        try
+        {
+            // What the last run left: every event in the journal runs (again), retries at their time.
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var left = await store.LoadAllAsync(stoppingToken);
+            if (left.Count > 0)
+            {
+                LogRecovered(logger, left.Count);
+            }
+
+            foreach (var evt in left)
+            {
+                Interlocked.Increment(ref _pending);
+                Schedule(evt, TimeSpan.FromMilliseconds(Math.Max(0, evt.NextAttemptAtMs - now)), stoppingToken);
+            }
+
+            await Task.WhenAll(Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(stoppingToken)));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _journal.Writer.TryComplete();
+        await journal;
+    }
+
+    /// <summary>The single writer: takes every change waiting, commits them in one transaction, then acknowledges.</summary>
+    private async Task WriteJournalAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<(EventChange Change, TaskCompletionSource<long>? Done)>(MaxBatch);
+        while (await _journal.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _journal.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            try
+            {
+                // Not cancelled by shutdown: what was accepted or finished is written before the process ends.
+                var ids = await store.ApplyAsync(batch.Select(b => b.Change).ToList(), CancellationToken.None);
+                var next = 0;
+                foreach (var (change, done) in batch)
+                {
+                    if (change is AppendEvent)
+                    {
+                        done?.TrySetResult(ids[next++]);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                LogJournalFailed(logger, ex, batch.Count);
+                foreach (var (_, done) in batch)
+                {
+                    done?.TrySetException(ex);
+                }
+
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var evt in _ready.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await RunAsync(evt, stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A bug of ours must not lose the event: it stays in the journal and is offered again.
+                LogFailed(logger, ex, evt.RequestId);
+                Schedule(evt, options.ThrottleDelay, stoppingToken);
+            }
+        }
+    }
+
+    private async Task RunAsync(StoredEvent evt, CancellationToken stoppingToken)
+    {
+        var config = await configs.ForEventAsync(evt.FunctionName, evt.Qualifier, stoppingToken);
+        var maxAge = TimeSpan.FromSeconds(config?.MaximumEventAgeSeconds ?? EventInvokeConfig.DefaultMaximumEventAgeSeconds);
+        var age = time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(evt.EnqueuedAtMs);
+        var function = await functions.ResolveForInvokeAsync(new FunctionRef(evt.FunctionName, evt.Qualifier), stoppingToken);
+        if (!function.Ok)
+        {
+            GiveUp(evt, "ResourceNotFoundException", function.Error.Message);
+            return;
+        }
+
+        if (limiter.TryAcquire(evt.FunctionName) is not { } slot)
+        {
+            // Throttled: offered again later, without counting as an attempt, until the event is too old.
+            if (age >= maxAge)
+            {
+                GiveUp(evt, "EventAgeExceeded", "throttled until the maximum event age passed");
+                return;
+            }
+
+            Retry(evt, evt.Attempts, options.ThrottleDelay, "TooManyRequestsException", stoppingToken);
+            return;
+        }
+
+        InvokeOutcome outcome;
+        try
+        {
+            if (await functions.CheckEnvironmentAsync(function.Value, stoppingToken) is { } kms)
+            {
+                GiveUp(evt, kms.Type, kms.Message);
+                return;
+            }
+
+            var payload = await store.PayloadAsync(evt.Id, stoppingToken);
+            if (payload is null)
+            {
+                Finish(evt);
+                return;
+            }
+
+            (outcome, _) = await invoker.RunAsync(function.Value, functions.ArnOf(evt.FunctionName, evt.Qualifier), evt.RequestId, payload, evt.ClientContext, tailLog: false, stoppingToken);
+        }
+        finally
+        {
+            slot.Release();
+        }
+
+        if (outcome.FunctionError is null)
+        {
+            Finish(evt);
+            return;
+        }
+
+        var attempts = evt.Attempts + 1;
+        var retries = config?.RetryAttempts ?? EventInvokeConfig.DefaultRetryAttempts;
+        var delay = options.FirstRetryDelay * (1 << Math.Min(attempts - 1, 8));
+        if (attempts > retries || age + delay > maxAge)
+        {
+            GiveUp(evt with { Attempts = attempts }, "Unhandled", "the function failed on every attempt");
+            return;
+        }
+
+        Retry(evt, attempts, delay, "Unhandled", stoppingToken);
+    }
+
+    private void Finish(StoredEvent evt)
+    {
+        _journal.Writer.TryWrite((new RemoveEvent(evt.Id), null));
+        Interlocked.Decrement(ref _pending);
+    }
+
+    /// <summary>No more attempts. Dead-letter queues and failure destinations come with issue 4's next part; until then, the server log says so.</summary>
+    private void GiveUp(StoredEvent evt, string reason, string message)
+    {
+        LogGaveUp(logger, evt.RequestId, evt.FunctionName, evt.Attempts, reason, message);
+        Finish(evt);
+    }
+
+    private void Retry(StoredEvent evt, int attempts, TimeSpan delay, string error, CancellationToken stoppingToken)
+    {
+        var next = time.GetUtcNow().Add(delay).ToUnixTimeMilliseconds();
+        _journal.Writer.TryWrite((new RescheduleEvent(evt.Id, attempts, next, error), null));
+        Schedule(evt with { Attempts = attempts, NextAttemptAtMs = next }, delay, stoppingToken);
+    }
+
+    private void Schedule(StoredEvent evt, TimeSpan delay, CancellationToken stoppingToken)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            _ready.Writer.TryWrite(evt);
+            return;
+        }
+
+        _ = Task.Delay(delay, time, stoppingToken).ContinueWith(
+            (_, state) => _ready.Writer.TryWrite((StoredEvent)state!), evt, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+    }
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Error, Message = "asynchronous invocation {RequestId} failed inside Hayate; it will be offered again")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "asynchronous invocation {RequestId} of {FunctionName} given up after {Attempts} attempts: {Reason}: {Message}")]
+    private static partial void LogGaveUp(ILogger logger, string requestId, string functionName, int attempts, string reason, string message);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Error, Message = "the asynchronous event journal could not write {Count} changes")]
+    private static partial void LogJournalFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 2204, Level = LogLevel.Information, Message = "{Count} asynchronous events from before the restart will run")]
+    private static partial void LogRecovered(ILogger logger, int count);
+}

@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json.Nodes;
+using Hayate.IntegrationTests.Infrastructure;
+
+namespace Hayate.IntegrationTests;
+
+/// <summary>Event invocations: durable before 202, retried by Lambda's rules, and never lost to a kill -9.</summary>
+public sealed class AsyncInvocationTests
+{
+    private static readonly byte[] Failing = Zip.Of(("app.py", "def handler(e, c):\n    print('attempt', c.aws_request_id)\n    raise Exception('boom')\n"));
+
+    [Fact]
+    public async Task FailingEvent_IsRetriedByTheConfig_WithOneRequestId_AndGrowingDelays()
+    {
+        await using var server = await ServerProcess.StartAsync(null, "--async-retry-delay", "1");
+        using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+        var defaults = Names.New("retry");
+        var once = Names.New("noretry");
+        await SharedServer.CreateFunctionAsync(http, defaults, "python3.12", "app.handler", Failing);
+        await SharedServer.CreateFunctionAsync(http, once, "python3.12", "app.handler", Failing);
+        var put = await Clients.AwsAsync(server.Endpoint, "lambda", "put-function-event-invoke-config", "--function-name", once, "--maximum-retry-attempts", "0");
+        Assert.True(put.ExitCode == 0, put.Stderr);
+
+        var first = await SendEventAsync(http, defaults, """{"n": 1}""");
+        var second = await SendEventAsync(http, once, """{"n": 2}""");
+
+        // Default: 1 + 2 retries, about 1 s and then 2 s apart, all with the request id the 202 named.
+        var starts = await WaitForStartsAsync(http, defaults, first, 3, TimeSpan.FromSeconds(30));
+        Assert.Equal(3, starts.Count);
+        Assert.True(starts[1] - starts[0] >= TimeSpan.FromMilliseconds(900), $"first retry after {starts[1] - starts[0]}");
+        Assert.True(starts[2] - starts[1] >= TimeSpan.FromMilliseconds(1900), $"second retry after {starts[2] - starts[1]}");
+        Assert.Single(await WaitForStartsAsync(http, once, second, 1, TimeSpan.FromSeconds(10)));
+
+        // No more attempts after the last: the counts stay.
+        await Task.Delay(3000);
+        Assert.Equal(3, (await WaitForStartsAsync(http, defaults, first, 99, TimeSpan.Zero)).Count);
+        Assert.Single(await WaitForStartsAsync(http, once, second, 99, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public async Task EventInvokeConfig_PutUpdateGetListDelete_AndInvokeAsync_WithAwsCliAndBoto3()
+    {
+        await using var server = await ServerProcess.StartAsync(null);
+        using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+        var name = Names.New("eic");
+        await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", Zip.Of(("app.py", "def handler(e, c):\n    print('ran', e)\n    return 1\n")));
+        var result = await Clients.Boto3Async(server.Endpoint, $$"""
+            name = '{{name}}'
+            out = {}
+            out['missing'] = err(lambda: lambda_client.get_function_event_invoke_config(FunctionName=name))
+            out['update_missing'] = err(lambda: lambda_client.update_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1))
+            put = lambda_client.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1,
+                DestinationConfig=dict(OnFailure=dict(Destination='arn:aws:lambda:us-east-1:000000000000:function:elsewhere')))
+            out['put'] = [put['FunctionArn'], put['MaximumRetryAttempts'], put['DestinationConfig']['OnFailure']['Destination'], type(put['LastModified']).__name__]
+            up = lambda_client.update_function_event_invoke_config(FunctionName=name, MaximumEventAgeInSeconds=300)
+            out['update'] = [up['MaximumRetryAttempts'], up['MaximumEventAgeInSeconds'], up['DestinationConfig']['OnFailure'].get('Destination')]
+            # Put replaces everything: what it does not name goes back to the default.
+            again = lambda_client.put_function_event_invoke_config(FunctionName=name, MaximumEventAgeInSeconds=60)
+            out['put_again'] = [again.get('MaximumRetryAttempts'), again['MaximumEventAgeInSeconds'], again['DestinationConfig']['OnFailure'].get('Destination')]
+            out['list'] = [c['FunctionArn'] for c in lambda_client.list_function_event_invoke_configs(FunctionName=name)['FunctionEventInvokeConfigs']]
+            out['bad_qualifier'] = err(lambda: lambda_client.put_function_event_invoke_config(FunctionName=name, Qualifier='7', MaximumRetryAttempts=0))
+            lambda_client.delete_function_event_invoke_config(FunctionName=name)
+            out['deleted'] = err(lambda: lambda_client.get_function_event_invoke_config(FunctionName=name))
+            legacy = lambda_client.invoke_async(FunctionName=name, InvokeArgs=b'{"legacy": true}')
+            out['invoke_async'] = [legacy['Status'], legacy['ResponseMetadata']['HTTPStatusCode']]
+            print(json.dumps(out))
+            """);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var json = result.Json;
+        Assert.Equal("""["ResourceNotFoundException",404]""", json["missing"]!.ToJsonString());
+        Assert.Equal("""["ResourceNotFoundException",404]""", json["update_missing"]!.ToJsonString());
+        Assert.Equal($$"""["arn:aws:lambda:us-east-1:000000000000:function:{{name}}:$LATEST",1,"arn:aws:lambda:us-east-1:000000000000:function:elsewhere","datetime"]""", json["put"]!.ToJsonString());
+        Assert.Equal("""[1,300,"arn:aws:lambda:us-east-1:000000000000:function:elsewhere"]""", json["update"]!.ToJsonString());
+        Assert.Equal("[null,60,null]", json["put_again"]!.ToJsonString());
+        Assert.Single(json["list"]!.AsArray());
+        Assert.Equal("""["ResourceNotFoundException",404]""", json["bad_qualifier"]!.ToJsonString());
+        Assert.Equal("""["ResourceNotFoundException",404]""", json["deleted"]!.ToJsonString());
+        Assert.Equal("[202,202]", json["invoke_async"]!.ToJsonString());
+
+        // Out-of-range values (the CLI would refuse them itself; the wire must too) change nothing.
+        using var request = new HttpRequestMessage(HttpMethod.Put, $"2019-09-25/functions/{name}/event-invoke-config") { Content = SharedServer.Json(new JsonObject { ["MaximumRetryAttempts"] = 3 }) };
+        using var refused = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        using var stillNone = await http.GetAsync($"2019-09-25/functions/{name}/event-invoke-config");
+        Assert.Equal(HttpStatusCode.NotFound, stillNone.StatusCode);
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!JsonNode.Parse(await http.GetStringAsync($"_hayate/logs/{name}?after=0"))!["events"]!.AsArray()
+                   .Any(e => e!["message"]!.GetValue<string>().Contains("'legacy': True", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the InvokeAsync event never ran");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task KillMinus9_WithThousandsOfEventsQueuedAndRunning_LosesNone()
+    {
+        // Process isolation, so that the function can record its runs in a file of the host that
+        // outlives the server: the server's own logs are not the witness of what ran.
+        var data = Paths.NewTempDirectory("hayate-crash");
+        var ran = Path.Combine(Paths.NewTempDirectory("hayate-crash-out"), "ran.txt");
+        var name = Names.New("crash");
+        var accepted = new ConcurrentDictionary<int, string>();
+        const int total = 3000;
+        await using (var server = await ServerProcess.StartAsync(data, "--isolation", "process", "--async-retry-delay", "1"))
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+            await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", Zip.Of(("app.py", """
+                import os, time
+                def handler(event, context):
+                    time.sleep(0.005)
+                    with open(os.environ['RAN'], 'a') as f:
+                        f.write('%d %s\n' % (event['n'], context.aws_request_id))
+                    return 1
+                """)), environment: new Dictionary<string, string> { ["RAN"] = ran });
+
+            var next = -1;
+            var killed = false;
+            var senders = Enumerable.Range(0, 16).Select(async _ =>
+            {
+                int n;
+                while ((n = Interlocked.Increment(ref next)) < total && !Volatile.Read(ref killed))
+                {
+                    try
+                    {
+                        var id = await SendEventAsync(http, name, $$"""{"n": {{n}}}""");
+                        accepted[n] = id;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // Cut off by the kill: not accepted, so not promised.
+                    }
+                }
+            }).ToList();
+
+            // Kill while events are still arriving, queued and running.
+            while (accepted.Count < total * 2 / 3)
+            {
+                await Task.Delay(10);
+            }
+
+            Volatile.Write(ref killed, true);
+            await server.KillAsync();
+            await Task.WhenAll(senders);
+        }
+
+        Assert.True(accepted.Count >= total * 2 / 3, $"only {accepted.Count} events were accepted before the kill");
+        var ranBeforeRestart = File.Exists(ran) ? File.ReadAllLines(ran).Length : 0;
+        // Else the kill found nothing pending, and the restart would prove nothing.
+        Assert.True(ranBeforeRestart < accepted.Count, $"all {accepted.Count} accepted events had run before the kill");
+        await using (var again = await ServerProcess.StartAsync(data, "--isolation", "process", "--async-retry-delay", "1"))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            HashSet<int> seen;
+            while (true)
+            {
+                seen = File.Exists(ran) ? File.ReadAllLines(ran).Where(l => l.Length > 0).Select(l => int.Parse(l.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)).ToHashSet() : [];
+                if (accepted.Keys.All(seen.Contains) || DateTime.UtcNow > deadline)
+                {
+                    break;
+                }
+
+                await Task.Delay(250);
+            }
+
+            var lost = accepted.Keys.Where(n => !seen.Contains(n)).Order().ToList();
+            Assert.True(lost.Count == 0, $"{lost.Count} of {accepted.Count} accepted events never ran (ran before the restart: {ranBeforeRestart}), e.g. {string.Join(", ", lost.Take(10))}");
+
+            // Each run kept its event's request id: the one its 202 named.
+            var lines = File.ReadAllLines(ran).Where(l => l.Length > 0).Select(l => l.Split(' ')).ToList();
+            Assert.All(lines.Where(l => accepted.ContainsKey(int.Parse(l[0], System.Globalization.CultureInfo.InvariantCulture))),
+                l => Assert.Equal(accepted[int.Parse(l[0], System.Globalization.CultureInfo.InvariantCulture)], l[1]));
+            var duplicates = lines.Count - lines.Select(l => l[0]).Distinct().Count();
+            TestContext.Current.SendDiagnosticMessage($"kill -9: {accepted.Count} accepted, {ranBeforeRestart} ran before the restart, {duplicates} ran twice, 0 lost");
+        }
+
+        Directory.Delete(data, recursive: true);
+        Directory.Delete(Path.GetDirectoryName(ran)!, recursive: true);
+    }
+
+    /// <summary>An Event invoke; returns the request id of the 202.</summary>
+    private static async Task<string> SendEventAsync(HttpClient http, string name, string payload)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"2015-03-31/functions/{name}/invocations") { Content = new StringContent(payload) };
+        request.Headers.Add("X-Amz-Invocation-Type", "Event");
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return response.Headers.GetValues("x-amzn-RequestId").Single();
+    }
+
+    /// <summary>The times of the START lines of <paramref name="requestId"/>, once there are <paramref name="count"/> (or the wait is over).</summary>
+    private static async Task<List<DateTimeOffset>> WaitForStartsAsync(HttpClient http, string name, string requestId, int count, TimeSpan wait)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            var events = JsonNode.Parse(await http.GetStringAsync($"_hayate/logs/{name}?after=0"))!["events"]!.AsArray();
+            var starts = events.Where(e => e!["message"]!.GetValue<string>().StartsWith($"START RequestId: {requestId}", StringComparison.Ordinal))
+                .Select(e => DateTimeOffset.FromUnixTimeMilliseconds(e!["timestamp"]!.GetValue<long>())).Order().ToList();
+            if (starts.Count >= count || DateTime.UtcNow >= deadline)
+            {
+                return starts;
+            }
+
+            await Task.Delay(200);
+        }
+    }
+}
