@@ -75,6 +75,27 @@ internal sealed class LambdaClient(HttpClient http, Uri endpoint)
         return text.Length == 0 ? null : JsonNode.Parse(text);
     }
 
+    /// <summary>Waits until the server's asynchronous queue is empty (GET /_hayate/async).</summary>
+    public async Task WaitForAsyncDrainAsync(TimeSpan timeout)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var state = JsonNode.Parse(await http.GetStringAsync(new Uri(endpoint, "_hayate/async")))!;
+            if (state["pending"]!.GetValue<long>() == 0)
+            {
+                return;
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > timeout)
+            {
+                throw new TimeoutException($"the asynchronous queue still holds {state["pending"]} events after {timeout}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>A synchronous invoke with the log tail, timed on the client's wall clock.</summary>
     public async Task<TimedInvoke> InvokeAsync(string name, byte[] payload)
     {

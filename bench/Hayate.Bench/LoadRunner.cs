@@ -176,5 +176,25 @@ internal sealed class LoadRunner : IDisposable
         return (elapsed, errors);
     }
 
+    /// <summary>Sends <paramref name="count"/> requests with <paramref name="concurrency"/> loops, then waits with <paramref name="drained"/>; both times from the first send.</summary>
+    public async Task<(TimeSpan Accepted, TimeSpan Drained)> BurstAsync(LoadTarget target, int count, int concurrency, Func<Task> drained)
+    {
+        var next = 0;
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) <= count)
+            {
+                if (await SendAsync(target.Uri, target.InvocationType, CancellationToken.None, target.ExpectedStatus) is { } failure && _failures.Count < 5)
+                {
+                    _failures.Enqueue($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} burst {target.Uri.AbsolutePath}: {failure}");
+                }
+            }
+        })));
+        var accepted = Stopwatch.GetElapsedTime(started);
+        await drained();
+        return (accepted, Stopwatch.GetElapsedTime(started));
+    }
+
     public void Dispose() => _http.Dispose();
 }

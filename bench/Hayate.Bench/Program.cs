@@ -158,7 +158,50 @@ if (options.Runs(BenchOptions.Routing))
     }
 }
 
-// 4. Cold starts: the first invoke of each of N new functions per runtime.
+// 4. Asynchronous events: accepted per second (each 202 after a durable commit) and delivered per
+// second, against SQLite's own rate of one committed insert per transaction on the same disk.
+AsyncResult? asyncResult = null;
+if (options.Runs(BenchOptions.Async))
+{
+    const string asyncName = "bench-async";
+    await lambda.CreateFunctionAsync(asyncName, "python3.12", "app.handler", Packages.EchoPython);
+    var eventTarget = new LoadTarget("Hayate Event invoke (202 after a durable append)", lambda.InvokeUri(asyncName), "Event", 202);
+    Progress($"async: SQLite floors, {options.Duration.TotalSeconds}s each");
+    var floorFull = await SqliteFloor.InsertsPerSecondAsync(fullSync: true, options.Duration);
+    var floorNormal = await SqliteFloor.InsertsPerSecondAsync(fullSync: false, options.Duration);
+    Progress($"  one insert per transaction: {floorFull:0}/s with synchronous=FULL, {floorNormal:0}/s with NORMAL");
+    await runner.WarmUpAsync(eventTarget.Uri, 8, options.WarmUp, "Event", 202);
+    await lambda.WaitForAsyncDrainAsync(TimeSpan.FromMinutes(5));
+
+    // Accepting alone: with reserved concurrency 0 nothing runs, so deliveries do not take the CPU
+    // from the accepts; the events wait in the journal (throttled) until the reservation goes.
+    await lambda.CallAsync(HttpMethod.Put, $"2017-10-31/functions/{asyncName}/concurrency", new() { ["ReservedConcurrentExecutions"] = 0 }, 200);
+    var accepts = new List<LoadResult>();
+    foreach (var concurrency in new[] { 1, 8, 32, 64 })
+    {
+        var result = (await runner.RunInterleavedAsync([eventTarget], concurrency, options.Duration, 1, () => CpuTime.Take(server.ProcessId)))[0];
+        Progress($"  accept, c={concurrency}: {result.RequestsPerSecond:0}/s, p50 {Stats.Ms(result.Latency.P50)} ms, p99 {Stats.Ms(result.Latency.P99)} ms, server CPU {Stats.Ms(result.CpuPerRequest.Server)} ms/event");
+        accepts.Add(result);
+    }
+
+    Progress("async: releasing the backlog and waiting until it has run");
+    using (var release = new HttpRequestMessage(HttpMethod.Delete, new Uri(server.Endpoint, $"2017-10-31/functions/{asyncName}/concurrency")))
+    using (var released = await runner.Http.SendAsync(release))
+    {
+        released.EnsureSuccessStatusCode();
+    }
+
+    await lambda.WaitForAsyncDrainAsync(TimeSpan.FromMinutes(15));
+
+    // Delivery: a burst of events, timed from its first send until the queue is empty.
+    var burst = options.Quick ? 2000 : 10_000;
+    Progress($"async: delivery of a burst of {burst} events at c = 32");
+    var delivery = await runner.BurstAsync(eventTarget, burst, 32, () => lambda.WaitForAsyncDrainAsync(TimeSpan.FromMinutes(10)));
+    Progress($"  {burst} events accepted in {delivery.Accepted.TotalSeconds:0.00} s, all run after {delivery.Drained.TotalSeconds:0.00} s: {burst / delivery.Drained.TotalSeconds:0}/s delivered");
+    asyncResult = new AsyncResult(floorFull, floorNormal, accepts, burst, delivery.Accepted, delivery.Drained);
+}
+
+// 5. Cold starts: the first invoke of each of N new functions per runtime.
 var cold = new List<ColdStartResult>();
 var coldFailures = new List<string>();
 var coldStart = CpuTime.Take(server.ProcessId);
@@ -259,7 +302,7 @@ foreach (var problem in serverProblems)
 Progress("stopping the server");
 await server.DisposeAsync();
 
-Console.Write(Report.Render(commandLine, options, machine, serverLines, warm, warmBreakdown, routing, cold, floors, runner.Failures.Concat(coldFailures).Concat(serverProblems.Select(p => "server log: " + p)).ToList()));
+Console.Write(Report.Render(commandLine, options, machine, serverLines, warm, warmBreakdown, routing, asyncResult, cold, floors, runner.Failures.Concat(coldFailures).Concat(serverProblems.Select(p => "server log: " + p)).ToList()));
 return 0;
 
 static string OthersText(CpuSnapshot before, CpuSnapshot after) =>

@@ -27,6 +27,7 @@ internal static class Report
         List<WarmCell> warm,
         WarmBreakdown? breakdown,
         List<(LoadResult Result, LoadResult Latest)> routing,
+        AsyncResult? asyncResult,
         List<ColdStartResult> cold,
         List<ProcessFloor> floors,
         IReadOnlyCollection<string> failures)
@@ -41,6 +42,11 @@ internal static class Report
         if (routing.Count > 0)
         {
             Routing(md, routing);
+        }
+
+        if (asyncResult is not null)
+        {
+            Async(md, asyncResult);
         }
 
         if (failures.Count > 0)
@@ -109,6 +115,24 @@ internal static class Report
             md.Append(ci, $"| {result.Target} | {result.Concurrency} | {result.Requests}{errors} | {result.RequestsPerSecond:0} | {Stats.Ms(result.Latency.P50)} | {Stats.Ms(result.Latency.P90)} | {Stats.Ms(result.Latency.P99)} | {Stats.Ratio(result.Latency.P50 / latest.Latency.P50)} | {Stats.Ratio(result.Latency.Mean / latest.Latency.Mean)} | {Stats.Ms(result.CpuPerRequest.Server)} | {Stats.Ms(result.CpuPerRequest.Sandboxes)} |").AppendLine();
         }
 
+        md.AppendLine();
+    }
+
+    private static void Async(StringBuilder md, AsyncResult a)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        md.AppendLine("### Asynchronous invocation").AppendLine();
+        md.AppendLine("`X-Amz-Invocation-Type: Event` to a python3.12 echo function: each 202 is sent after the event is committed to the journal (synchronous=FULL; the journal's writer commits every event waiting in one transaction). The floor: one `INSERT` committed per transaction into a WAL-mode SQLite file on the same disk, from this process. The accept cells run with the function's reserved concurrency at 0, so that nothing runs meanwhile and the accepts have the CPUs to themselves (the events wait, throttled, and all run afterwards). Delivery: with no reservation, a burst of events sent at c = 32, timed from the first send until the queue is empty (every event run): accepting and running share the two vCPUs there.").AppendLine();
+        md.AppendLine("| measurement | c | rate /s | p50 ms | p99 ms |").AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        md.Append(ci, $"| SQLite, one insert per transaction, synchronous=FULL (floor) | 1 | {a.FloorFull:0} | | |").AppendLine();
+        md.Append(ci, $"| SQLite, one insert per transaction, synchronous=NORMAL | 1 | {a.FloorNormal:0} | | |").AppendLine();
+        foreach (var r in a.Accepts)
+        {
+            var errors = r.Errors > 0 ? $" ({r.Errors} failed)" : "";
+            md.Append(ci, $"| Event accepted (202){errors} | {r.Concurrency} | {r.RequestsPerSecond:0} | {Stats.Ms(r.Latency.P50)} | {Stats.Ms(r.Latency.P99)} |").AppendLine();
+        }
+
+        md.Append(ci, $"| burst of {a.Burst} events: accepted in {a.Accepted.TotalSeconds:0.00} s, all run after {a.Drained.TotalSeconds:0.00} s (delivered end to end) | 32 | {a.Burst / a.Drained.TotalSeconds:0} | | |").AppendLine();
         md.AppendLine();
     }
 
@@ -214,3 +238,6 @@ internal static class Report
         : runtime.StartsWith("nodejs", StringComparison.Ordinal) ? floors.FirstOrDefault(f => f.Label == NodeFloor)
         : floors.FirstOrDefault(f => f.Label == BashFloor);
 }
+
+/// <summary>The asynchronous section: SQLite floors, accept rates per concurrency, and a burst's delivery.</summary>
+internal sealed record AsyncResult(double FloorFull, double FloorNormal, List<LoadResult> Accepts, int Burst, TimeSpan Accepted, TimeSpan Drained);

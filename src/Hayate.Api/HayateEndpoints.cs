@@ -19,6 +19,13 @@ public static class HayateEndpoints
         app.MapGet("/_hayate/code/{Sha}.zip", DownloadCode);
         app.MapGet("/_hayate/logs/{FunctionName}", ReadLogs);
         app.MapGet("/_hayate/health", (HttpContext context) => context.Response.WriteAsync("ok"));
+        // Asynchronous events accepted and not yet finished (queued, waiting for a retry, or running).
+        app.MapGet("/_hayate/async", (HttpContext context) =>
+        {
+            var pending = context.RequestServices.GetRequiredService<Invocation.Invoking.AsyncEventQueue>().Pending;
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync("{\"pending\":" + pending.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}");
+        });
         return app;
     }
 

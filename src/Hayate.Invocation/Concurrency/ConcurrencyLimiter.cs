@@ -49,6 +49,9 @@ public sealed class ConcurrencyLimiter
         _unreserved = new ConcurrencyPool(limit, reserved: false);
     }
 
+    /// <summary>Raised after a function's reservation was set, changed or removed.</summary>
+    public event Action<string>? ReservationChanged;
+
     /// <summary>The account's concurrent executions limit.</summary>
     public int Limit { get; }
 
@@ -80,8 +83,10 @@ public sealed class ConcurrencyLimiter
             }
 
             Apply(functionName, reserved);
-            return null;
         }
+
+        ReservationChanged?.Invoke(functionName);
+        return null;
     }
 
     /// <summary>Loads a stored reservation at start (or drops one), without the minimum check: the limit may have been lowered since.</summary>
@@ -91,6 +96,8 @@ public sealed class ConcurrencyLimiter
         {
             Apply(functionName, reserved);
         }
+
+        ReservationChanged?.Invoke(functionName);
     }
 
     /// <summary>Provisioned concurrency of functions without a reservation comes out of the unreserved pool.</summary>

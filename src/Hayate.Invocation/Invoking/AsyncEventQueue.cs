@@ -14,8 +14,11 @@ public sealed record AsyncOptions
     /// <summary>The delay before the first retry; the second waits twice as long (Lambda: about 1 and 2 minutes).</summary>
     public TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How long a throttled event waits before it is offered again.</summary>
-    public TimeSpan ThrottleDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>How often events waiting for a concurrency slot are offered again (besides when one of ours frees a slot).</summary>
+    public TimeSpan ThrottleDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Payloads up to this size stay in memory while queued; larger ones are read back from the journal.</summary>
+    public int InMemoryPayloadLimit { get; init; } = 16 * 1024;
 
     /// <summary>Events run at once at most (each within its function's concurrency too).</summary>
     public int Workers { get; init; } = 64;
@@ -37,6 +40,14 @@ public sealed partial class AsyncEventQueue(
     private readonly Channel<(EventChange Change, TaskCompletionSource<long>? Done)> _journal =
         Channel.CreateUnbounded<(EventChange, TaskCompletionSource<long>?)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<StoredEvent> _ready = Channel.CreateUnbounded<StoredEvent>();
+    private readonly Dictionary<string, List<StoredEvent>> _parked = new(StringComparer.Ordinal);
+    private readonly Lock _parkedGate = new();
+
+    // Throttled events wait here per pool ("" is the unreserved pool, else the function's own
+    // reservation): one is offered whenever one of our runs frees a slot of that pool, and a few
+    // on every sweep (slots freed by synchronous invokes), instead of each retrying on a timer.
+    private readonly Dictionary<string, Queue<StoredEvent>> _waiting = new(StringComparer.Ordinal);
+    private readonly Lock _waitingGate = new();
     private long _pending;
 
     /// <summary>Events accepted and not yet finished (waiting, delayed for a retry, or running).</summary>
@@ -50,12 +61,16 @@ public sealed partial class AsyncEventQueue(
         _journal.Writer.TryWrite((new AppendEvent(functionName, qualifier, requestId, payload, clientContext, now), done));
         var id = await done.Task.WaitAsync(cancellationToken);
         Interlocked.Increment(ref _pending);
-        _ready.Writer.TryWrite(new StoredEvent(id, functionName, qualifier, requestId, clientContext, 0, now, now));
+        _ready.Writer.TryWrite(new StoredEvent(id, functionName, qualifier, requestId, clientContext, 0, now, now)
+        {
+            Payload = payload.Length <= options.InMemoryPayloadLimit ? payload : null,
+        });
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var journal = Task.Run(() => WriteJournalAsync(stoppingToken), CancellationToken.None);
+        limiter.ReservationChanged += Unpark;
         try
         {
             // What the last run left: every event in the journal runs (again), retries at their time.
@@ -72,7 +87,7 @@ public sealed partial class AsyncEventQueue(
                 Schedule(evt, TimeSpan.FromMilliseconds(Math.Max(0, evt.NextAttemptAtMs - now)), stoppingToken);
             }
 
-            await Task.WhenAll(Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(stoppingToken)));
+            await Task.WhenAll(Enumerable.Range(0, options.Workers).Select(_ => WorkAsync(stoppingToken)).Append(SweepAsync(stoppingToken)));
         }
         catch (OperationCanceledException)
         {
@@ -152,6 +167,13 @@ public sealed partial class AsyncEventQueue(
             return;
         }
 
+        if (limiter.ReservedFor(evt.FunctionName) == 0 && Park(evt))
+        {
+            // Reserved concurrency 0 stops the function: its events wait, without being offered
+            // again and again, until the reservation changes (see Unpark).
+            return;
+        }
+
         if (limiter.TryAcquire(evt.FunctionName) is not { } slot)
         {
             // Throttled: offered again later, without counting as an attempt, until the event is too old.
@@ -161,7 +183,8 @@ public sealed partial class AsyncEventQueue(
                 return;
             }
 
-            Retry(evt, evt.Attempts, options.ThrottleDelay, "TooManyRequestsException", stoppingToken);
+            // Nothing to journal: the attempt count is unchanged, and after a restart it is offered at once.
+            Wait(evt);
             return;
         }
 
@@ -174,7 +197,7 @@ public sealed partial class AsyncEventQueue(
                 return;
             }
 
-            var payload = await store.PayloadAsync(evt.Id, stoppingToken);
+            var payload = evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken);
             if (payload is null)
             {
                 Finish(evt);
@@ -186,6 +209,7 @@ public sealed partial class AsyncEventQueue(
         finally
         {
             slot.Release();
+            OfferWaiting(PoolOf(evt.FunctionName), 1);
         }
 
         if (outcome.FunctionError is null)
@@ -204,6 +228,101 @@ public sealed partial class AsyncEventQueue(
         }
 
         Retry(evt, attempts, delay, "Unhandled", stoppingToken);
+    }
+
+    private string PoolOf(string functionName) => limiter.ReservedFor(functionName) is null ? "" : functionName;
+
+    private void Wait(StoredEvent evt)
+    {
+        lock (_waitingGate)
+        {
+            var pool = PoolOf(evt.FunctionName);
+            if (!_waiting.TryGetValue(pool, out var queue))
+            {
+                _waiting[pool] = queue = new Queue<StoredEvent>();
+            }
+
+            queue.Enqueue(evt);
+        }
+    }
+
+    /// <summary>Moves up to <paramref name="count"/> events waiting for <paramref name="pool"/> back to the ready queue, oldest first.</summary>
+    private void OfferWaiting(string pool, int count)
+    {
+        lock (_waitingGate)
+        {
+            if (!_waiting.TryGetValue(pool, out var queue))
+            {
+                return;
+            }
+
+            while (count-- > 0 && queue.TryDequeue(out var evt))
+            {
+                _ready.Writer.TryWrite(evt);
+            }
+
+            if (queue.Count == 0)
+            {
+                _waiting.Remove(pool);
+            }
+        }
+    }
+
+    /// <summary>Offers a few waiting events of every pool each tick: slots may have been freed by synchronous invokes, or limits raised.</summary>
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.ThrottleDelay, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            string[] pools;
+            lock (_waitingGate)
+            {
+                pools = [.. _waiting.Keys];
+            }
+
+            foreach (var pool in pools)
+            {
+                OfferWaiting(pool, 4);
+            }
+        }
+    }
+
+    /// <summary>The function's reservation changed: its parked events are offered again.</summary>
+    public void Unpark(string functionName)
+    {
+        List<StoredEvent>? events;
+        lock (_parkedGate)
+        {
+            _parked.Remove(functionName, out events);
+        }
+
+        foreach (var evt in events ?? [])
+        {
+            _ready.Writer.TryWrite(evt);
+        }
+
+        // Events waiting under the function's old pool are offered too; they find their new pool.
+        OfferWaiting(functionName, int.MaxValue);
+    }
+
+    private bool Park(StoredEvent evt)
+    {
+        lock (_parkedGate)
+        {
+            // Checked again under the gate, so that an Unpark between the check and here is not missed.
+            if (limiter.ReservedFor(evt.FunctionName) != 0)
+            {
+                return false;
+            }
+
+            if (!_parked.TryGetValue(evt.FunctionName, out var list))
+            {
+                _parked[evt.FunctionName] = list = [];
+            }
+
+            list.Add(evt);
+            return true;
+        }
     }
 
     private void Finish(StoredEvent evt)

@@ -2,7 +2,12 @@ namespace Hayate.Storage.Events;
 
 /// <summary>An accepted asynchronous event as the journal keeps it (the payload is read separately).</summary>
 public sealed record StoredEvent(
-    long Id, string FunctionName, string? Qualifier, string RequestId, string? ClientContext, int Attempts, long EnqueuedAtMs, long NextAttemptAtMs);
+    long Id, string FunctionName, string? Qualifier, string RequestId, string? ClientContext, int Attempts, long EnqueuedAtMs, long NextAttemptAtMs)
+{
+    /// <summary>The payload when it is at hand in memory (small events accepted by this process); null: read it from the journal.</summary>
+    public byte[]? Payload { get; init; }
+
+}
 
 /// <summary>One change to the journal; a batch of them is one transaction.</summary>
 public abstract record EventChange;
@@ -19,6 +24,7 @@ public sealed record RescheduleEvent(long Id, int Attempts, long NextAttemptAtMs
 /// <summary>
 /// The durable journal of asynchronous invocations. Appends are on disk (fsync'd) when
 /// <see cref="ApplyAsync"/> returns, so an event acknowledged with 202 survives a crash.
+/// <see cref="ApplyAsync"/> has one caller at a time (the queue's single writer).
 /// </summary>
 public interface IAsyncEventStore
 {

@@ -4,48 +4,97 @@ using Microsoft.Data.Sqlite;
 namespace Hayate.Storage.Sqlite;
 
 /// <summary>The asynchronous event journal in SQLite; each batch commits with synchronous=FULL (one fsync for the batch).</summary>
-public sealed class SqliteAsyncEventStore(SqliteDatabase database) : IAsyncEventStore
+public sealed class SqliteAsyncEventStore(SqliteDatabase database) : IAsyncEventStore, IAsyncDisposable
 {
+    private SqliteConnection? _writer;
+    private SqliteCommand? _append;
+    private SqliteCommand? _remove;
+    private SqliteCommand? _reschedule;
+
     public async Task<IReadOnlyList<long>> ApplyAsync(IReadOnlyList<EventChange> changes, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using (var full = connection.CreateCommand())
+        var connection = await WriterAsync(cancellationToken);
+        // Appends must survive a power loss too (an fsync per batch); removals and reschedules may
+        // be lost to one, which only runs an event again: at least once, never lost.
+        var appends = changes.Any(c => c is AppendEvent);
+        await using (var sync = connection.CreateCommand())
         {
-            // An acknowledged event must survive a power loss too, not only a crash of this process.
-            full.CommandText = "PRAGMA synchronous=FULL;";
-            await full.ExecuteNonQueryAsync(cancellationToken);
+            sync.CommandText = appends ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
+            await sync.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var append = Command(connection, transaction, """
+        _append!.Transaction = _remove!.Transaction = _reschedule!.Transaction = transaction;
+        var ids = new List<long>();
+        try
+        {
+            foreach (var change in changes)
+            {
+                switch (change)
+                {
+                    case AppendEvent a:
+                        Set(_append, a.FunctionName, (object?)a.Qualifier ?? DBNull.Value, a.RequestId, a.Payload, (object?)a.ClientContext ?? DBNull.Value, a.EnqueuedAtMs);
+                        ids.Add((long)(await _append.ExecuteScalarAsync(cancellationToken))!);
+                        break;
+                    case RemoveEvent r:
+                        Set(_remove, r.Id);
+                        await _remove.ExecuteNonQueryAsync(cancellationToken);
+                        break;
+                    case RescheduleEvent r:
+                        Set(_reschedule, r.Id, r.Attempts, r.NextAttemptAtMs, (object?)r.LastError ?? DBNull.Value);
+                        await _reschedule.ExecuteNonQueryAsync(cancellationToken);
+                        break;
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch
+        {
+            // A broken connection is not reused.
+            await DisposeAsync();
+            throw;
+        }
+
+        return ids;
+    }
+
+    /// <summary>The writer's own connection and prepared statements, kept open between batches.</summary>
+    private async Task<SqliteConnection> WriterAsync(CancellationToken cancellationToken)
+    {
+        if (_writer is not null)
+        {
+            return _writer;
+        }
+
+        var connection = await database.OpenAsync(cancellationToken);
+        _append = Command(connection, null, """
             INSERT INTO async_events (function_name, qualifier, request_id, payload, client_context, attempts, enqueued_at, next_attempt_at)
             VALUES ($function, $qualifier, $request, $payload, $context, 0, $enqueued, $enqueued) RETURNING id;
             """, "$function", "$qualifier", "$request", "$payload", "$context", "$enqueued");
-        await using var remove = Command(connection, transaction, "DELETE FROM async_events WHERE id = $id;", "$id");
-        await using var reschedule = Command(connection, transaction,
+        _remove = Command(connection, null, "DELETE FROM async_events WHERE id = $id;", "$id");
+        _reschedule = Command(connection, null,
             "UPDATE async_events SET attempts = $attempts, next_attempt_at = $next, last_error = $error WHERE id = $id;", "$id", "$attempts", "$next", "$error");
-        var ids = new List<long>();
-        foreach (var change in changes)
+        _writer = connection;
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var command in new[] { _append, _remove, _reschedule })
         {
-            switch (change)
+            if (command is not null)
             {
-                case AppendEvent a:
-                    Set(append, a.FunctionName, (object?)a.Qualifier ?? DBNull.Value, a.RequestId, a.Payload, (object?)a.ClientContext ?? DBNull.Value, a.EnqueuedAtMs);
-                    ids.Add((long)(await append.ExecuteScalarAsync(cancellationToken))!);
-                    break;
-                case RemoveEvent r:
-                    Set(remove, r.Id);
-                    await remove.ExecuteNonQueryAsync(cancellationToken);
-                    break;
-                case RescheduleEvent r:
-                    Set(reschedule, r.Id, r.Attempts, r.NextAttemptAtMs, (object?)r.LastError ?? DBNull.Value);
-                    await reschedule.ExecuteNonQueryAsync(cancellationToken);
-                    break;
+                await command.DisposeAsync();
             }
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        return ids;
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync();
+        }
+
+        (_writer, _append, _remove, _reschedule) = (null, null, null, null);
     }
 
     public async Task<IReadOnlyList<StoredEvent>> LoadAllAsync(CancellationToken cancellationToken)
