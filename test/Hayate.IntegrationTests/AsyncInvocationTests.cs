@@ -95,6 +95,60 @@ public sealed class AsyncInvocationTests
     }
 
     [Fact]
+    public async Task Destinations_GetLambdasInvocationRecord_OnSuccessAndAfterTheLastRetry()
+    {
+        await using var server = await ServerProcess.StartAsync(null, "--async-retry-delay", "1");
+        using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+        var recorder = Names.New("dest");
+        var failing = Names.New("destfail");
+        var working = Names.New("destok");
+        await SharedServer.CreateFunctionAsync(http, recorder, "python3.12", "app.handler",
+            Zip.Of(("app.py", "import json\ndef handler(e, c):\n    print('RECORD ' + json.dumps(e))\n")));
+        await SharedServer.CreateFunctionAsync(http, failing, "python3.12", "app.handler", Failing);
+        await SharedServer.CreateFunctionAsync(http, working, "python3.12", "app.handler", Zip.Of(("app.py", "def handler(e, c):\n    return {'doubled': e['n'] * 2}\n")));
+        var target = $"arn:aws:lambda:us-east-1:000000000000:function:{recorder}";
+        foreach (var (name, kind) in new[] { (failing, "OnFailure"), (working, "OnSuccess") })
+        {
+            var put = await Clients.AwsAsync(server.Endpoint, "lambda", "put-function-event-invoke-config", "--function-name", name, "--maximum-retry-attempts", "1",
+                "--destination-config", new JsonObject { [kind] = new JsonObject { ["Destination"] = target } }.ToJsonString());
+            Assert.True(put.ExitCode == 0, put.Stderr);
+        }
+
+        var failed = await SendEventAsync(http, failing, """{"n": 1}""");
+        var succeeded = await SendEventAsync(http, working, """{"n": 21}""");
+        var records = new Dictionary<string, JsonNode>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (records.Count < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            foreach (var line in JsonNode.Parse(await http.GetStringAsync($"_hayate/logs/{recorder}?after=0"))!["events"]!.AsArray()
+                         .Select(e => e!["message"]!.GetValue<string>()).Where(m => m.StartsWith("RECORD ", StringComparison.Ordinal)))
+            {
+                var record = JsonNode.Parse(line["RECORD ".Length..])!;
+                records[record["requestContext"]!["requestId"]!.GetValue<string>()] = record;
+            }
+        }
+
+        Assert.True(records.ContainsKey(failed), "no OnFailure record");
+        var failure = records[failed];
+        Assert.Equal("1.0", failure["version"]!.GetValue<string>());
+        Assert.Equal("RetriesExhausted", failure["requestContext"]!["condition"]!.GetValue<string>());
+        Assert.Equal(2, failure["requestContext"]!["approximateInvokeCount"]!.GetValue<int>());
+        Assert.Equal($"arn:aws:lambda:us-east-1:000000000000:function:{failing}:$LATEST", failure["requestContext"]!["functionArn"]!.GetValue<string>());
+        Assert.Equal(1, failure["requestPayload"]!["n"]!.GetValue<int>());
+        Assert.Equal("Unhandled", failure["responseContext"]!["functionError"]!.GetValue<string>());
+        Assert.Equal("boom", failure["responsePayload"]!["errorMessage"]!.GetValue<string>());
+
+        Assert.True(records.ContainsKey(succeeded), "no OnSuccess record");
+        var success = records[succeeded];
+        Assert.Equal("Success", success["requestContext"]!["condition"]!.GetValue<string>());
+        Assert.Equal(1, success["requestContext"]!["approximateInvokeCount"]!.GetValue<int>());
+        Assert.Equal(200, success["responseContext"]!["statusCode"]!.GetValue<int>());
+        Assert.Equal("$LATEST", success["responseContext"]!["executedVersion"]!.GetValue<string>());
+        Assert.Equal(42, success["responsePayload"]!["doubled"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task KillMinus9_WithThousandsOfEventsQueuedAndRunning_LosesNone()
     {
         // Process isolation, so that the function can record its runs in a file of the host that

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Hayate.Core.Functions;
 using Hayate.Invocation.Concurrency;
@@ -179,6 +181,7 @@ public sealed partial class AsyncEventQueue(
             // Throttled: offered again later, without counting as an attempt, until the event is too old.
             if (age >= maxAge)
             {
+                await SendToDestinationAsync(config?.OnFailure, evt, evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken), null, "EventAgeExceeded", evt.Attempts, stoppingToken);
                 GiveUp(evt, "EventAgeExceeded", "throttled until the maximum event age passed");
                 return;
             }
@@ -189,6 +192,7 @@ public sealed partial class AsyncEventQueue(
         }
 
         InvokeOutcome outcome;
+        byte[]? payload;
         try
         {
             if (await functions.CheckEnvironmentAsync(function.Value, stoppingToken) is { } kms)
@@ -197,7 +201,7 @@ public sealed partial class AsyncEventQueue(
                 return;
             }
 
-            var payload = evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken);
+            payload = evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken);
             if (payload is null)
             {
                 Finish(evt);
@@ -212,22 +216,93 @@ public sealed partial class AsyncEventQueue(
             OfferWaiting(PoolOf(evt.FunctionName), 1);
         }
 
+        var attempts = evt.Attempts + 1;
         if (outcome.FunctionError is null)
         {
+            // The destination's record is durable before the event leaves the journal: a crash in
+            // between sends it twice, never not at all.
+            await SendToDestinationAsync(config?.OnSuccess, evt, payload, outcome, "Success", attempts, stoppingToken);
             Finish(evt);
             return;
         }
 
-        var attempts = evt.Attempts + 1;
         var retries = config?.RetryAttempts ?? EventInvokeConfig.DefaultRetryAttempts;
         var delay = options.FirstRetryDelay * (1 << Math.Min(attempts - 1, 8));
         if (attempts > retries || age + delay > maxAge)
         {
-            GiveUp(evt with { Attempts = attempts }, "Unhandled", "the function failed on every attempt");
+            var condition = attempts > retries ? "RetriesExhausted" : "EventAgeExceeded";
+            await SendToDestinationAsync(config?.OnFailure, evt, payload, outcome, condition, attempts, stoppingToken);
+            GiveUp(evt with { Attempts = attempts }, condition, "the function failed on every attempt");
             return;
         }
 
         Retry(evt, attempts, delay, "Unhandled", stoppingToken);
+    }
+
+    /// <summary>
+    /// An invocation record in Lambda's shape for an OnSuccess or OnFailure destination, sent as an
+    /// asynchronous event of its own. Function destinations for now; queues come with the SQS service.
+    /// </summary>
+    private async Task SendToDestinationAsync(string? destination, StoredEvent evt, byte[]? payload, InvokeOutcome? outcome, string condition, int invokeCount, CancellationToken stoppingToken)
+    {
+        if (destination is null)
+        {
+            return;
+        }
+
+        if (!destination.StartsWith("arn:aws:lambda:", StringComparison.Ordinal) || !FunctionArn.TryParse(destination, out var target))
+        {
+            LogDestinationUnsupported(logger, evt.RequestId, destination);
+            return;
+        }
+
+        var responseContext = new JsonObject { ["statusCode"] = outcome is null ? 429 : 200 };
+        if (outcome is not null)
+        {
+            responseContext["executedVersion"] = outcome.ExecutedVersion;
+            if (outcome.FunctionError is { } functionError)
+            {
+                responseContext["functionError"] = functionError;
+            }
+        }
+
+        var record = new JsonObject
+        {
+            ["version"] = "1.0",
+            ["timestamp"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["requestContext"] = new JsonObject
+            {
+                ["requestId"] = evt.RequestId,
+                ["functionArn"] = functions.ArnOf(evt.FunctionName, evt.Qualifier ?? "$LATEST"),
+                ["condition"] = condition,
+                ["approximateInvokeCount"] = invokeCount,
+            },
+            ["requestPayload"] = JsonOrString(payload),
+            ["responseContext"] = responseContext,
+        };
+        if (outcome is not null)
+        {
+            record["responsePayload"] = JsonOrString(outcome.Payload.ToArray());
+        }
+
+        await EnqueueAsync(target.Name, target.Qualifier, Invoker.NewRequestId(), Encoding.UTF8.GetBytes(record.ToJsonString()), null, stoppingToken);
+    }
+
+    private static JsonNode? JsonOrString(byte[]? bytes)
+    {
+        if (bytes is null || bytes.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(bytes);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return Encoding.UTF8.GetString(bytes);
+        }
     }
 
     private string PoolOf(string functionName) => limiter.ReservedFor(functionName) is null ? "" : functionName;
@@ -331,7 +406,7 @@ public sealed partial class AsyncEventQueue(
         Interlocked.Decrement(ref _pending);
     }
 
-    /// <summary>No more attempts. Dead-letter queues and failure destinations come with issue 4's next part; until then, the server log says so.</summary>
+    /// <summary>No more attempts (an OnFailure destination has had its record). Dead-letter queues come with the SQS service.</summary>
     private void GiveUp(StoredEvent evt, string reason, string message)
     {
         LogGaveUp(logger, evt.RequestId, evt.FunctionName, evt.Attempts, reason, message);
@@ -356,6 +431,9 @@ public sealed partial class AsyncEventQueue(
         _ = Task.Delay(delay, time, stoppingToken).ContinueWith(
             (_, state) => _ready.Writer.TryWrite((StoredEvent)state!), evt, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
+
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Warning, Message = "asynchronous invocation {RequestId}: destination {Destination} is not supported yet (Lambda functions are); no record sent")]
+    private static partial void LogDestinationUnsupported(ILogger logger, string requestId, string destination);
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Error, Message = "asynchronous invocation {RequestId} failed inside Hayate; it will be offered again")]
     private static partial void LogFailed(ILogger logger, Exception exception, string requestId);
