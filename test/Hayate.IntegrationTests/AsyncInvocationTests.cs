@@ -62,6 +62,11 @@ public sealed class AsyncInvocationTests
             out['bad_qualifier'] = err(lambda: lambda_client.put_function_event_invoke_config(FunctionName=name, Qualifier='7', MaximumRetryAttempts=0))
             lambda_client.delete_function_event_invoke_config(FunctionName=name)
             out['deleted'] = err(lambda: lambda_client.get_function_event_invoke_config(FunctionName=name))
+            dlq = 'arn:aws:sqs:us-east-1:000000000000:' + name + '-dlq'
+            out['dlq_set'] = lambda_client.update_function_configuration(FunctionName=name, DeadLetterConfig=dict(TargetArn=dlq))['DeadLetterConfig']['TargetArn'] == dlq
+            out['dlq_bad'] = err(lambda: lambda_client.update_function_configuration(FunctionName=name, DeadLetterConfig=dict(TargetArn='arn:aws:lambda:us-east-1:000000000000:function:x')))
+            out['dlq_kept'] = lambda_client.get_function_configuration(FunctionName=name)['DeadLetterConfig']['TargetArn'] == dlq
+            out['dlq_removed'] = 'DeadLetterConfig' not in lambda_client.update_function_configuration(FunctionName=name, DeadLetterConfig=dict(TargetArn=''))
             legacy = lambda_client.invoke_async(FunctionName=name, InvokeArgs=b'{"legacy": true}')
             out['invoke_async'] = [legacy['Status'], legacy['ResponseMetadata']['HTTPStatusCode']]
             print(json.dumps(out))
@@ -77,6 +82,10 @@ public sealed class AsyncInvocationTests
         Assert.Equal("""["ResourceNotFoundException",404]""", json["bad_qualifier"]!.ToJsonString());
         Assert.Equal("""["ResourceNotFoundException",404]""", json["deleted"]!.ToJsonString());
         Assert.Equal("[202,202]", json["invoke_async"]!.ToJsonString());
+        Assert.True(json["dlq_set"]!.GetValue<bool>());
+        Assert.Equal("""["InvalidParameterValueException",400]""", json["dlq_bad"]!.ToJsonString());
+        Assert.True(json["dlq_kept"]!.GetValue<bool>());
+        Assert.True(json["dlq_removed"]!.GetValue<bool>());
 
         // Out-of-range values (the CLI would refuse them itself; the wire must too) change nothing.
         using var request = new HttpRequestMessage(HttpMethod.Put, $"2019-09-25/functions/{name}/event-invoke-config") { Content = SharedServer.Json(new JsonObject { ["MaximumRetryAttempts"] = 3 }) };

@@ -22,6 +22,7 @@ internal sealed class CreateFunctionRequest
     public Dictionary<string, string>? Tags { get; set; }
     public List<string>? Layers { get; set; }
     public string? KMSKeyArn { get; set; }
+    public DeadLetterConfigShape? DeadLetterConfig { get; set; }
 }
 
 internal sealed class FunctionCode
@@ -39,6 +40,11 @@ internal sealed class EnvironmentShape
 
     /// <summary>In responses only: why the variables could not be decrypted.</summary>
     public EnvironmentErrorShape? Error { get; set; }
+}
+
+internal sealed class DeadLetterConfigShape
+{
+    public string? TargetArn { get; set; }
 }
 
 internal sealed class EnvironmentErrorShape
@@ -78,6 +84,7 @@ internal sealed class UpdateFunctionConfigurationRequest
     public EphemeralStorageShape? EphemeralStorage { get; set; }
     public List<string>? Layers { get; set; }
     public string? KMSKeyArn { get; set; }
+    public DeadLetterConfigShape? DeadLetterConfig { get; set; }
 }
 
 internal sealed class FunctionConfigurationShape
@@ -96,6 +103,7 @@ internal sealed class FunctionConfigurationShape
     public required string Version { get; init; }
     public EnvironmentShape? Environment { get; init; }
     public string? KMSKeyArn { get; init; }
+    public DeadLetterConfigShape? DeadLetterConfig { get; init; }
     public List<FunctionLayerShape>? Layers { get; init; }
     public TracingConfigShape TracingConfig { get; init; } = new();
     public required string RevisionId { get; init; }

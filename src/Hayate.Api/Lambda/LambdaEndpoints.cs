@@ -115,6 +115,7 @@ public static partial class LambdaEndpoints
             Environment = request.Environment?.Variables,
             Layers = request.Layers,
             KmsKeyArn = request.KMSKeyArn,
+            DeadLetterTargetArn = request.DeadLetterConfig is null ? null : request.DeadLetterConfig.TargetArn ?? "",
         };
         var created = await manager.CreateAsync(reference.Name, settings, request.Code!.ZipFile!, request.Tags, context.RequestAborted);
         if (created.Ok && request.Publish == true)
@@ -237,6 +238,7 @@ public static partial class LambdaEndpoints
             Environment = request.Environment is null ? null : request.Environment.Variables ?? new Dictionary<string, string>(),
             Layers = request.Layers,
             KmsKeyArn = request.KMSKeyArn,
+            DeadLetterTargetArn = request.DeadLetterConfig is null ? null : request.DeadLetterConfig.TargetArn ?? "",
         };
         return await RespondAsync(context, manager, await manager.UpdateConfigurationAsync(reference.Value, settings, request.RevisionId, context.RequestAborted));
     }

@@ -28,6 +28,7 @@ internal static class Shapes
             ? new EnvironmentShape { Error = new EnvironmentErrorShape { ErrorCode = error.Type, Message = error.Message } }
             : f.Environment.Count == 0 ? null : new EnvironmentShape { Variables = new Dictionary<string, string>(f.Environment) },
         KMSKeyArn = f.KmsKeyArn,
+        DeadLetterConfig = f.DeadLetterTargetArn is null ? null : new DeadLetterConfigShape { TargetArn = f.DeadLetterTargetArn },
         Layers = f.Layers.Count == 0 ? null : f.Layers.Select(l => new FunctionLayerShape { Arn = l.Arn, CodeSize = l.CodeSize }).ToList(),
         RevisionId = f.RevisionId,
         Architectures = [.. f.Architectures],

@@ -22,6 +22,9 @@ public sealed record FunctionConfiguration
     /// <summary>The environment encrypted at rest (envelope encryption); null when there are no variables.</summary>
     public SealedEnvironment? Sealed { get; init; }
 
+    /// <summary>Where asynchronous events go after their last failed attempt: an SQS queue or SNS topic ARN.</summary>
+    public string? DeadLetterTargetArn { get; init; }
+
     /// <summary>The customer's KMS key for the environment, as given; null means the default key (alias/aws/lambda).</summary>
     public string? KmsKeyArn { get; init; }
 
@@ -56,7 +59,7 @@ public sealed record FunctionConfiguration
         (Name == other.Name && Description == other.Description && Runtime == other.Runtime && Handler == other.Handler && Role == other.Role &&
         MemorySize == other.MemorySize && Timeout == other.Timeout && EphemeralStorageSize == other.EphemeralStorageSize &&
         CodeSha256Hex == other.CodeSha256Hex && Architectures.SequenceEqual(other.Architectures) && Layers.SequenceEqual(other.Layers) &&
-        KmsKeyArn == other.KmsKeyArn &&
+        KmsKeyArn == other.KmsKeyArn && DeadLetterTargetArn == other.DeadLetterTargetArn &&
         (Sealed is null ? other.Sealed is null : Sealed.SameAs(other.Sealed)) &&
         Environment.Count == other.Environment.Count &&
         Environment.All(kv => other.Environment.TryGetValue(kv.Key, out var v) && v == kv.Value));

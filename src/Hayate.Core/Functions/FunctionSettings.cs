@@ -20,6 +20,9 @@ public sealed record FunctionSettings
 
     /// <summary>The KMS key for the environment; "" means the default key (alias/aws/lambda).</summary>
     public string? KmsKeyArn { get; init; }
+
+    /// <summary>DeadLetterConfig.TargetArn; "" removes the dead-letter queue.</summary>
+    public string? DeadLetterTargetArn { get; init; }
 }
 
 /// <summary>Checks settings against the model's constraints and Lambda's own rules, in the order AWS reports them.</summary>
@@ -46,6 +49,9 @@ public static partial class FunctionValidator
 
     [GeneratedRegex(@"^((arn:(aws[a-zA-Z-]*)?:[a-z0-9\-.]+:.*)|)\z", RegexOptions.CultureInvariant)]
     private static partial Regex KmsKeyArnPattern();
+
+    [GeneratedRegex(@"^arn:(aws[a-zA-Z-]*)?:(sqs|sns):[a-z0-9\-]+:\d{12}:[a-zA-Z0-9\-_.]+\z", RegexOptions.CultureInvariant)]
+    private static partial Regex DeadLetterPattern();
 
     /// <summary>Null when the tags are acceptable: at most 50, keys of 1–128 characters not starting with "aws:", values up to 256.</summary>
     public static LambdaError? ValidateTags(IReadOnlyDictionary<string, string> tags, int existing = 0)
@@ -87,6 +93,11 @@ public static partial class FunctionValidator
         if (settings.KmsKeyArn is { } kmsKeyArn && !KmsKeyArnPattern().IsMatch(kmsKeyArn))
         {
             return LambdaErrors.Validation("kMSKeyArn", kmsKeyArn, @"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()");
+        }
+
+        if (settings.DeadLetterTargetArn is { Length: > 0 } deadLetter && !DeadLetterPattern().IsMatch(deadLetter))
+        {
+            return LambdaErrors.InvalidParameter($"The provided target arn {deadLetter} is invalid: a dead-letter queue is an Amazon SQS queue or Amazon SNS topic ARN.");
         }
 
         if (settings.Runtime is { } runtime && !RuntimeCatalog.TryGetKind(runtime, out _))
