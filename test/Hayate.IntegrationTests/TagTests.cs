@@ -81,4 +81,20 @@ public sealed class TagTests(SharedServer shared)
 
     private static string Sorted(JsonNode? node) =>
         new JsonObject(node!.AsObject().OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, p.Value?.DeepClone()))).ToJsonString();
+
+    [Fact]
+    public async Task TagResource_ManyAtOnce_LosesNoTag()
+    {
+        var name = Names.New("tagrace");
+        await shared.CreateFunctionAsync(name, "python3.12", "app.handler", Zip.Of(("app.py", "def handler(e, c):\n    return 1\n")));
+        var resource = Uri.EscapeDataString(Arn(name));
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+        {
+            var body = new JsonObject { ["Tags"] = new JsonObject { [$"key{i}"] = $"value{i}" } };
+            using var response = await shared.Http.PostAsync($"2017-03-31/tags/{resource}", SharedServer.Json(body));
+            Assert.Equal(204, (int)response.StatusCode);
+        }));
+        var tags = JsonNode.Parse(await shared.Http.GetStringAsync($"2017-03-31/tags/{resource}"))!["Tags"]!.AsObject();
+        Assert.Equal(20, tags.Count);
+    }
 }

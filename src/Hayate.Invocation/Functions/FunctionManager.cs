@@ -473,30 +473,23 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return reference.Error;
         }
 
-        var name = reference.Value.Name;
-        var current = await TagsOfAsync(name, resource, cancellationToken);
-        if (!current.Ok)
+        // Read, change and write in one transaction: concurrent TagResource calls lose nothing.
+        var changed = await store.ChangeTagsAsync(reference.Value.Name, current =>
         {
-            return current.Error;
-        }
+            var tags = new Dictionary<string, string>(current, StringComparer.Ordinal);
+            foreach (var key in remove ?? [])
+            {
+                tags.Remove(key);
+            }
 
-        var tags = new Dictionary<string, string>(current.Value, StringComparer.Ordinal);
-        foreach (var key in remove ?? [])
-        {
-            tags.Remove(key);
-        }
+            foreach (var (key, value) in add ?? new Dictionary<string, string>())
+            {
+                tags[key] = value;
+            }
 
-        foreach (var (key, value) in add ?? new Dictionary<string, string>())
-        {
-            tags[key] = value;
-        }
-
-        if (add is not null && FunctionValidator.ValidateTags(add, tags.Count - add.Count) is { } invalid)
-        {
-            return invalid;
-        }
-
-        return await store.SetTagsAsync(name, tags, cancellationToken) ? null : LambdaErrors.FunctionNotFound(resource);
+            return add is not null && FunctionValidator.ValidateTags(add, tags.Count - add.Count) is { } invalid ? invalid : tags;
+        }, cancellationToken);
+        return !changed.Ok ? changed.Error : changed.Value ? null : LambdaErrors.FunctionNotFound(resource);
     }
 
     /// <summary>Tags take a function's full, unqualified ARN, in this account and region.</summary>

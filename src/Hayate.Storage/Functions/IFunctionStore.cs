@@ -30,8 +30,11 @@ public interface IFunctionStore
     /// <summary>Replaces the policy if it is still <paramref name="expected"/>; false otherwise (or no function).</summary>
     Task<bool> TryReplacePolicyAsync(string name, string expected, string replacement, CancellationToken cancellationToken);
 
-    /// <summary>Replaces the function's tags; false when there is no such function.</summary>
-    Task<bool> SetTagsAsync(string name, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken);
+    /// <summary>
+    /// Changes the function's tags in one transaction: <paramref name="change"/> gets the current
+    /// tags and returns the new ones or an error (then nothing changes). False when there is no such function.
+    /// </summary>
+    Task<Result<bool>> ChangeTagsAsync(string name, Func<IReadOnlyDictionary<string, string>, Result<Dictionary<string, string>>> change, CancellationToken cancellationToken);
 
     /// <summary>
     /// Publishes a version in one transaction: <paramref name="decide"/> sees $LATEST (null when the

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hayate.Core.Errors;
 using Hayate.Core.Functions;
 using Hayate.Storage.Functions;
 using Microsoft.Data.Sqlite;
@@ -85,14 +86,29 @@ public sealed partial class SqliteFunctionStore(SqliteDatabase database) : IFunc
             : null;
     }
 
-    public async Task<bool> SetTagsAsync(string name, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
+    public async Task<Result<bool>> ChangeTagsAsync(string name, Func<IReadOnlyDictionary<string, string>, Result<Dictionary<string, string>>> change, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE functions SET tags = $tags WHERE name = $name;";
-        command.Parameters.AddWithValue("$name", name);
-        command.Parameters.AddWithValue("$tags", SerializeTags(tags));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var read = Command(connection, transaction, "SELECT tags FROM functions WHERE name = $name;");
+        read.Parameters.AddWithValue("$name", name);
+        if (await read.ExecuteScalarAsync(cancellationToken) is not string json)
+        {
+            return false;
+        }
+
+        var changed = change(JsonSerializer.Deserialize(json, StorageJson.Default.DictionaryStringString) ?? []);
+        if (!changed.Ok)
+        {
+            return changed.Error;
+        }
+
+        await using var write = Command(connection, transaction, "UPDATE functions SET tags = $tags WHERE name = $name;");
+        write.Parameters.AddWithValue("$name", name);
+        write.Parameters.AddWithValue("$tags", SerializeTags(changed.Value));
+        await write.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public async Task<string?> GetPolicyAsync(string name, CancellationToken cancellationToken)
