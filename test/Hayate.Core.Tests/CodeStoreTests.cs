@@ -130,7 +130,8 @@ public sealed class CodeStoreTests : IDisposable
         var store = new CodeStore(DataDirectory);
         var first = await store.PutAsync(zip, TestContext.Current.CancellationToken);
         var second = await store.PutAsync(zip, TestContext.Current.CancellationToken);
-        Assert.True(first.Ok && second.Ok);
+        Assert.True(first.Ok);
+        Assert.True(second.Ok);
         Assert.Equal(first.Value.Directory, second.Value.Directory);
         Assert.Single(Directory.EnumerateFileSystemEntries(CodeDirectory));
         Assert.Single(Directory.EnumerateFileSystemEntries(BlobDirectory));
@@ -218,6 +219,45 @@ public sealed class CodeStoreTests : IDisposable
         Assert.False(result.Ok);
         Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
         Assert.Empty(Directory.EnumerateFileSystemEntries(CodeDirectory));
+    }
+
+    [Fact]
+    public async Task PutAsync_LinkChainThatLooksInsideButLeadsOut_IsRefused()
+    {
+        // Read as text each target stays inside; followed on disk, `x` passes through the link
+        // `up` (two levels up) and lands outside the package.
+        var zip = ZipOf(
+            ("a/b/app.py", "fine", RegularFile | 0x1A4),
+            ("a/b/up", "../..", 0xA1FF),
+            ("a/b/x", "up/../../outside", 0xA1FF));
+        await AssertRefusedAndNothingKeptAsync(zip, "symbolic link");
+    }
+
+    [Fact]
+    public async Task MergedLayers_ALaterLayerNeverWritesThroughAnEarlierLayersLink()
+    {
+        var outside = Path.Combine(_root, "outside");
+        Directory.CreateDirectory(outside);
+        var store = new CodeStore(DataDirectory);
+        var token = TestContext.Current.CancellationToken;
+        // Layer 1: python -> a folder inside it (allowed); layer 2: a real python/ folder with a file.
+        var first = await store.PutAsync(ZipOf(("lib/keep.py", "1", RegularFile | 0x1A4), ("python", "lib", 0xA1FF)), token);
+        var second = await store.PutAsync(ZipOf(("python/mod.py", "2", RegularFile | 0x124)), token);
+        Assert.True(first.Ok);
+        Assert.True(second.Ok);
+
+        var merged = store.MergedLayers([first.Value.Sha256Hex, second.Value.Sha256Hex]);
+        Assert.Null(new DirectoryInfo(Path.Combine(merged, "python")).LinkTarget);
+        Assert.Equal("2", File.ReadAllText(Path.Combine(merged, "python", "mod.py")));
+        Assert.False(File.Exists(Path.Combine(merged, "lib", "mod.py")));
+        Assert.False(File.Exists(Path.Combine(first.Value.Directory, "lib", "mod.py")));
+
+        // A read-only file of an earlier layer is replaced, not written into.
+        var third = await store.PutAsync(ZipOf(("python/mod.py", "3", RegularFile | 0x1A4)), token);
+        Assert.True(third.Ok);
+        var again = store.MergedLayers([second.Value.Sha256Hex, third.Value.Sha256Hex]);
+        Assert.Equal("3", File.ReadAllText(Path.Combine(again, "python", "mod.py")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(outside));
     }
 
     [Fact]

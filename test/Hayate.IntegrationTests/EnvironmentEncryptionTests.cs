@@ -114,4 +114,47 @@ public sealed class EnvironmentEncryptionTests(SharedServer shared)
         Assert.Equal("customer", json["default_again"]!.GetValue<string>());
         Assert.Null(json["default_arn"]);
     }
+
+    [Fact]
+    public async Task UpdatingAFunctionWhoseKeyIsDisabled_KeepsItsVariables_AcrossARestart()
+    {
+        var data = Paths.NewTempDirectory("hayate-kms-restart");
+        var name = Names.New("kmskeep");
+        var code = Convert.ToBase64String(EnvReporter());
+        string keyId;
+        await using (var server = await ServerProcess.StartAsync(data))
+        {
+            var created = await Clients.Boto3Async(server.Endpoint, $$"""
+                kms = boto3.client('kms', endpoint_url='{{server.Endpoint}}')
+                key = kms.create_key()['KeyMetadata']
+                lambda_client.create_function(FunctionName='{{name}}', Runtime='python3.12', Handler='app.handler',
+                    Role='arn:aws:iam::000000000000:role/x', Code={'ZipFile': base64.b64decode('{{code}}')},
+                    Environment=dict(Variables=dict(SECRET_VALUE='kept')), KMSKeyArn=key['Arn'])
+                kms.disable_key(KeyId=key['KeyId'])
+                print(json.dumps({'key': key['KeyId']}))
+                """);
+            Assert.True(created.ExitCode == 0, created.Stderr);
+            keyId = created.Json["key"]!.GetValue<string>();
+        }
+
+        // After a restart nothing is cached: the variables cannot be read while the key is disabled.
+        await using var again = await ServerProcess.StartAsync(data);
+        var result = await Clients.Boto3Async(again.Endpoint, $$"""
+            kms = boto3.client('kms', endpoint_url='{{again.Endpoint}}')
+            out = {}
+            lambda_client.update_function_configuration(FunctionName='{{name}}', Timeout=10)
+            out['while_disabled'] = err(lambda: lambda_client.invoke(FunctionName='{{name}}'))
+            out['rekey_refused'] = err(lambda: lambda_client.update_function_configuration(FunctionName='{{name}}', KMSKeyArn=''))
+            kms.enable_key(KeyId='{{keyId}}')
+            out['after_enable'] = json.loads(lambda_client.invoke(FunctionName='{{name}}')['Payload'].read())
+            out['timeout'] = lambda_client.get_function_configuration(FunctionName='{{name}}')['Timeout']
+            print(json.dumps(out))
+            """);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var json = result.Json;
+        Assert.Equal("""["KMSDisabledException",502]""", json["while_disabled"]!.ToJsonString());
+        Assert.Equal("KMSDisabledException", json["rekey_refused"]![0]!.GetValue<string>());
+        Assert.Equal("kept", json["after_enable"]!.GetValue<string>());
+        Assert.Equal(10, json["timeout"]!.GetValue<int>());
+    }
 }

@@ -24,7 +24,9 @@ public sealed partial class FunctionConcurrency(
 {
     private static readonly TimeSpan ReconcilePeriod = TimeSpan.FromSeconds(1);
     private readonly SemaphoreSlim _changed = new(0);
+    private static readonly TimeSpan FailedBackoff = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<(string Function, string Qualifier), ProvisionedStatus> _status = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _failedUntil = new(StringComparer.Ordinal);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -33,6 +35,7 @@ public sealed partial class FunctionConcurrency(
             limiter.Restore(name, reserved);
         }
 
+        functions.QualifierDeleted += (_, _) => _changed.Release();
         functions.FunctionDeleted += name =>
         {
             limiter.Restore(name, reserved: null);
@@ -154,7 +157,10 @@ public sealed partial class FunctionConcurrency(
 
     public async Task<LambdaError?> DeleteProvisionedAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
-        var target = await ProvisionableAsync(reference, cancellationToken);
+        // The version or alias may be gone already; the function must exist.
+        var target = reference.Qualifier is null or "$LATEST"
+            ? await ProvisionableAsync(reference, cancellationToken)
+            : await functions.GetAsync(reference with { Qualifier = null }, cancellationToken);
         if (!target.Ok)
         {
             return target.Error;
@@ -211,17 +217,26 @@ public sealed partial class FunctionConcurrency(
     private async Task ReconcileAsync(CancellationToken cancellationToken)
     {
         var configs = await store.ListProvisionedConcurrencyAsync(null, cancellationToken);
+        limiter.TrySetProvisioned(UnreservedProvisioned(configs), int.MaxValue);
         var targets = new Dictionary<string, (ProvisionTarget Target, List<ProvisionedConcurrencyConfig> Configs)>(StringComparer.Ordinal);
         foreach (var config in configs)
         {
             var version = await functions.GetAsync(new FunctionRef(config.FunctionName, config.Qualifier), cancellationToken);
-            if (!version.Ok)
+            var unusable = !version.Ok ? version.Error : await functions.CheckEnvironmentAsync(version.Value, cancellationToken);
+            if (unusable is not null)
             {
-                _status[(config.FunctionName, config.Qualifier)] = new ProvisionedStatus(config, 0, "FAILED", version.Error.Message);
+                // Not started without its environment: sandboxes would run with none (and keep it).
+                _status[(config.FunctionName, config.Qualifier)] = new ProvisionedStatus(config, 0, "FAILED", unusable.Message);
                 continue;
             }
 
-            var spec = invoker.SpecFor(version.Value);
+            var spec = invoker.SpecFor(version.Value!);
+            if (_failedUntil.TryGetValue(spec.Identity, out var until) && time.GetUtcNow() < until)
+            {
+                // Its init failed a moment ago: no new sandboxes every second, just the FAILED status.
+                continue;
+            }
+
             targets[spec.Identity] = targets.TryGetValue(spec.Identity, out var existing)
                 ? (existing.Target with { Count = existing.Target.Count + config.Requested }, [.. existing.Configs, config])
                 : (new ProvisionTarget(spec, config.Requested), [config]);
@@ -237,6 +252,10 @@ public sealed partial class FunctionConcurrency(
                 var available = Math.Min(left, config.Requested);
                 left -= available;
                 var status = available == config.Requested ? "READY" : state.Failure is null ? "IN_PROGRESS" : "FAILED";
+                if (status == "FAILED")
+                {
+                    _failedUntil[identity] = time.GetUtcNow() + FailedBackoff;
+                }
                 _status[(config.FunctionName, config.Qualifier)] = new ProvisionedStatus(config, available, status, status == "FAILED" ? state.Failure : null);
             }
         }

@@ -141,8 +141,9 @@ public sealed partial class FunctionManager
             return function.Error;
         }
 
+        var before = Volatile.Read(ref _writes);
         return await store.GetAliasAsync(reference.Name, name, cancellationToken) is { } alias
-            ? Remember(alias)
+            ? RememberRead(alias, before)
             : AliasNotFound(reference.Name, name);
     }
 
@@ -182,6 +183,7 @@ public sealed partial class FunctionManager
             case AliasWriteStatus.Done:
                 return Remember(updated);
             case AliasWriteStatus.Conflict:
+                Interlocked.Increment(ref _writes);
                 _aliases.TryRemove((c.FunctionName, c.Name), out _);
                 return LambdaErrors.Conflict($"The operation cannot be performed at this time. An update is in progress for resource: {ArnOf(c.FunctionName, c.Name)}");
             default:
@@ -199,7 +201,9 @@ public sealed partial class FunctionManager
 
         // Deleting an alias that does not exist succeeds, as on Lambda.
         await store.DeleteAliasAsync(reference.Name, name, cancellationToken);
+        Interlocked.Increment(ref _writes);
         _aliases.TryRemove((reference.Name, name), out _);
+        await ForgetQualifierAsync(reference.Name, name, cancellationToken);
         return null;
     }
 
@@ -229,12 +233,26 @@ public sealed partial class FunctionManager
             return cached;
         }
 
+        var before = Volatile.Read(ref _writes);
         var alias = await store.GetAliasAsync(function, name, cancellationToken);
-        return alias is null ? null : Remember(alias);
+        return alias is null ? null : RememberRead(alias, before);
     }
 
+    /// <summary>Caches what a read loaded, unless a write happened since the read began (see _writes).</summary>
+    private AliasConfiguration RememberRead(AliasConfiguration alias, long before)
+    {
+        if (Volatile.Read(ref _writes) == before && _aliases.Count <= MaxCachedEntries)
+        {
+            _aliases.TryAdd((alias.FunctionName, alias.Name), alias);
+        }
+
+        return alias;
+    }
+
+    /// <summary>Caches what a write stored.</summary>
     private AliasConfiguration Remember(AliasConfiguration alias)
     {
+        Interlocked.Increment(ref _writes);
         if (_aliases.Count > MaxCachedEntries)
         {
             _aliases.Clear();

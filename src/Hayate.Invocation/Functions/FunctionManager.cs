@@ -29,10 +29,18 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     private readonly ConcurrentDictionary<(string Function, string Version), FunctionConfiguration> _versions = new();
     private readonly ConcurrentDictionary<(string Function, string Alias), AliasConfiguration> _aliases = new();
 
+    // Counts writes that change what the caches hold. A reader caches what it loaded only if no
+    // write happened meanwhile: otherwise a read racing an update or delete could put the old
+    // (or deleted) function, version or alias back into the cache after the writer cleared it.
+    private long _writes;
+
     public AccountOptions Account => account;
 
     /// <summary>Raised after a function (with all its versions) is deleted.</summary>
     public event Action<string>? FunctionDeleted;
+
+    /// <summary>Raised after a version or alias is deleted (function name, qualifier).</summary>
+    public event Action<string, string>? QualifierDeleted;
 
     public string ArnOf(string name, string? qualifier = null) => FunctionArn.For(account.Region, account.AccountId, name, qualifier);
 
@@ -100,6 +108,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return LambdaErrors.Conflict($"Function already exist: {name}");
         }
 
+        Interlocked.Increment(ref _writes);
         _cache[name] = function;
         return function;
     }
@@ -167,6 +176,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return cached;
         }
 
+        var before = Volatile.Read(ref _writes);
         var stored = await store.GetAsync(name, cancellationToken);
         if (stored is null)
         {
@@ -174,9 +184,9 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
         }
 
         var function = await OpenAsync(stored, cancellationToken);
-        if (function.EnvironmentError is null)
+        if (function.EnvironmentError is null && Volatile.Read(ref _writes) == before)
         {
-            _cache[name] = function;
+            _cache.TryAdd(name, function);
         }
 
         return function;
@@ -196,6 +206,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return cached;
         }
 
+        var before = Volatile.Read(ref _writes);
         var stored = int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             ? await store.GetVersionAsync(name, number, cancellationToken)
             : null;
@@ -215,7 +226,11 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             _versions.Clear();
         }
 
-        _versions[key] = function;
+        if (Volatile.Read(ref _writes) == before)
+        {
+            _versions.TryAdd(key, function);
+        }
+
         return function;
     }
 
@@ -331,7 +346,14 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
         var environment = settings.Environment ?? c.Environment;
         var kmsKeyArn = settings.KmsKeyArn is null ? c.KmsKeyArn : settings.KmsKeyArn.Length > 0 ? settings.KmsKeyArn : null;
         var sealedEnvironment = c.Sealed;
-        if (settings.Environment is not null || kmsKeyArn != c.KmsKeyArn || c.EnvironmentError is not null)
+        if (settings.Environment is null && c.EnvironmentError is not null && kmsKeyArn != c.KmsKeyArn)
+        {
+            // The variables cannot be read, so they cannot be sealed under another key: refuse
+            // rather than store an empty environment in their place.
+            return c.EnvironmentError;
+        }
+
+        if (settings.Environment is not null || kmsKeyArn != c.KmsKeyArn)
         {
             var resealed = await environments.SealAsync(c.Name, environment, kmsKeyArn, cancellationToken);
             if (!resealed.Ok)
@@ -348,7 +370,8 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             Sealed = sealedEnvironment,
             KmsKeyArn = kmsKeyArn,
             DeadLetterTargetArn = settings.DeadLetterTargetArn is null ? c.DeadLetterTargetArn : settings.DeadLetterTargetArn.Length > 0 ? settings.DeadLetterTargetArn : null,
-            EnvironmentError = null,
+            // Unchanged and unreadable, the sealed variables stay as they are (and so does the error).
+            EnvironmentError = ReferenceEquals(sealedEnvironment, c.Sealed) ? c.EnvironmentError : null,
             Runtime = settings.Runtime ?? c.Runtime,
             Handler = settings.Handler ?? c.Handler,
             Role = settings.Role ?? c.Role,
@@ -373,11 +396,22 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     {
         if (!await store.TryUpdateAsync(updated, current.RevisionId, cancellationToken))
         {
+            Interlocked.Increment(ref _writes);
             _cache.TryRemove(current.Name, out _);
             return LambdaErrors.Conflict($"The operation cannot be performed at this time. An update is in progress for resource: {ArnOf(current.Name)}");
         }
 
-        _cache[updated.Name] = updated;
+        Interlocked.Increment(ref _writes);
+        if (updated.EnvironmentError is null)
+        {
+            _cache[updated.Name] = updated;
+        }
+        else
+        {
+            // Unreadable variables are read again (and maybe readable again) on the next call.
+            _cache.TryRemove(updated.Name, out _);
+        }
+
         await sandboxes.RetireAsync(updated.Name, "$LATEST", updated.SandboxIdentity);
         return updated;
     }
@@ -432,14 +466,25 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return LambdaErrors.FunctionNotFound(ArnOf(name, version));
         }
 
+        Interlocked.Increment(ref _writes);
         _versions.TryRemove((name, version), out _);
+        await ForgetQualifierAsync(name, version, cancellationToken);
         await sandboxes.RetireAsync(name, version, keepIdentity: null);
         return null;
+    }
+
+    /// <summary>A version or alias is gone: so are its provisioned concurrency and event invoke configurations.</summary>
+    internal async Task ForgetQualifierAsync(string name, string qualifier, CancellationToken cancellationToken)
+    {
+        await store.DeleteProvisionedConcurrencyAsync(name, qualifier, cancellationToken);
+        await store.DeleteEventInvokeConfigAsync(name, qualifier, cancellationToken);
+        QualifierDeleted?.Invoke(name, qualifier);
     }
 
     /// <summary>Drops everything cached about a function.</summary>
     private void Forget(string name)
     {
+        Interlocked.Increment(ref _writes);
         _cache.TryRemove(name, out _);
         foreach (var key in _versions.Keys.Where(k => k.Function == name))
         {

@@ -150,9 +150,18 @@ public sealed partial class AsyncEventQueue(
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // A bug of ours must not lose the event: it stays in the journal and is offered again.
+                // A failure of ours counts as an attempt: retried later like a function error, and
+                // given up after the last retry, not offered again and again for ever.
                 LogFailed(logger, ex, evt.RequestId);
-                Schedule(evt, options.ThrottleDelay, stoppingToken);
+                var attempts = evt.Attempts + 1;
+                if (attempts > EventInvokeConfig.DefaultRetryAttempts)
+                {
+                    GiveUp(evt with { Attempts = attempts }, "ServiceException", ex.Message);
+                }
+                else
+                {
+                    Retry(evt, attempts, options.FirstRetryDelay * attempts, "ServiceException", stoppingToken);
+                }
             }
         }
     }
@@ -162,6 +171,14 @@ public sealed partial class AsyncEventQueue(
         var config = await configs.ForEventAsync(evt.FunctionName, evt.Qualifier, stoppingToken);
         var maxAge = TimeSpan.FromSeconds(config?.MaximumEventAgeSeconds ?? EventInvokeConfig.DefaultMaximumEventAgeSeconds);
         var age = time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(evt.EnqueuedAtMs);
+        if (age >= maxAge)
+        {
+            // Too old to run (it waited for a slot, a paused function or a restart): Lambda discards it.
+            await SendToDestinationAsync(config?.OnFailure, evt, evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken), null, "EventAgeExceeded", evt.Attempts, stoppingToken);
+            GiveUp(evt, "EventAgeExceeded", "the event is older than MaximumEventAgeInSeconds");
+            return;
+        }
+
         var function = await functions.ResolveForInvokeAsync(new FunctionRef(evt.FunctionName, evt.Qualifier), stoppingToken);
         if (!function.Ok)
         {

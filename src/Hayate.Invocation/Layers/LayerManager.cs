@@ -125,7 +125,7 @@ public sealed class LayerManager(ILayerStore store, CodeStore code, AccountOptio
             layers.Add(new FunctionLayer(arn, layer.CodeSha256Hex, layer.CodeSize));
         }
 
-        return CheckSize(functionCodeSha256Hex, layers) is { } tooLarge ? tooLarge : layers;
+        return (CheckSize(functionCodeSha256Hex, layers) ?? Prepare(layers)) is { } refused ? refused : layers;
     }
 
     /// <summary>Null when the function's code and its layers together stay within 250 MB unzipped.</summary>
@@ -140,6 +140,25 @@ public sealed class LayerManager(ILayerStore store, CodeStore code, AccountOptio
         return total > Limits.MaxUnzippedCodeSize
             ? LambdaErrors.InvalidParameter($"Function code combined with layers exceeds the maximum allowed size of {Limits.MaxUnzippedCodeSize} bytes. The actual size is {total} bytes.")
             : null;
+    }
+
+    /// <summary>Builds the merged /opt at deploy time, so that a set of layers that cannot be merged is refused there (400), not at invoke.</summary>
+    public LambdaError? Prepare(IReadOnlyList<FunctionLayer> layers)
+    {
+        if (layers.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            code.MergedLayers(layers.Select(l => l.CodeSha256Hex).ToList());
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return LambdaErrors.InvalidParameter($"The layers could not be unpacked together under /opt: {ex.Message}");
+        }
     }
 
     /// <summary>The merged /opt of a function's layers, or null without layers.</summary>

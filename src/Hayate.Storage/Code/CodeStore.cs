@@ -33,8 +33,8 @@ public sealed class CodeStore
 
     /// <summary>The bytes a stored zip takes unpacked (what Lambda's 250 MB limit counts).</summary>
     public long UnpackedSize(string sha256Hex) => _unpackedSizes.GetOrAdd(sha256Hex, hex =>
-        new DirectoryInfo(DirectoryOf(hex)).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
-            .Where(f => f.LinkTarget is null)
+        // Links are skipped, not followed: they point inside the package anyway.
+        new DirectoryInfo(DirectoryOf(hex)).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
             .Sum(f => f.Length));
 
     /// <summary>
@@ -79,45 +79,74 @@ public sealed class CodeStore
         }
     }
 
+    /// <summary>Walks <paramref name="target"/> from <paramref name="directory"/> one component at a time, refusing to pass through a link.</summary>
+    private static bool StaysInside(string root, string directory, string target, HashSet<string> links)
+    {
+        if (target.StartsWith('/'))
+        {
+            return false;
+        }
+
+        var rootWithSlash = root.EndsWith('/') ? root : root + "/";
+        var current = directory;
+        var parts = target.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var part = parts[i];
+            if (part == ".")
+            {
+                continue;
+            }
+
+            current = part == ".." ? Path.GetDirectoryName(current) ?? "/" : Path.Combine(current, part);
+            if (current != root.TrimEnd('/') && !current.StartsWith(rootWithSlash, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            if (i < parts.Length - 1 && links.Contains(current))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static void CopyTree(string source, string target)
     {
         foreach (var entry in new DirectoryInfo(source).EnumerateFileSystemInfos())
         {
             var destination = Path.Combine(target, entry.Name);
+            // What an earlier layer left here is removed first, never written through: a link left
+            // there would send the write wherever it points.
+            var existing = new FileInfo(destination);
+            var isLink = existing.LinkTarget is not null;
+            if (isLink || (entry.LinkTarget is not null && (existing.Exists || Directory.Exists(destination))) ||
+                (entry is DirectoryInfo ? existing.Exists : existing.Exists || Directory.Exists(destination)))
+            {
+                DeleteEntry(destination, isLink);
+            }
+
             if (entry.LinkTarget is { } link)
             {
-                if (File.Exists(destination) || Directory.Exists(destination))
-                {
-                    DeleteEntry(destination);
-                }
-
                 File.CreateSymbolicLink(destination, link);
             }
             else if (entry is DirectoryInfo directory)
             {
-                if (File.Exists(destination))
-                {
-                    File.Delete(destination);
-                }
-
                 Directory.CreateDirectory(destination);
                 CopyTree(directory.FullName, destination);
             }
             else
             {
-                if (Directory.Exists(destination))
-                {
-                    Directory.Delete(destination, recursive: true);
-                }
-
-                File.Copy(entry.FullName, destination, overwrite: true);
+                File.Copy(entry.FullName, destination);
             }
         }
     }
 
-    private static void DeleteEntry(string path)
+    private static void DeleteEntry(string path, bool isLink)
     {
-        if (Directory.Exists(path) && new DirectoryInfo(path).LinkTarget is null)
+        if (!isLink && Directory.Exists(path))
         {
             Directory.Delete(path, recursive: true);
         }
@@ -282,14 +311,20 @@ public sealed class CodeStore
                 File.SetUnixFileMode(path, (UnixFileMode)unixMode);
             }
 
+            // Every link must stay inside, followed as the kernel would: a target may not pass
+            // through another link (a chain like `up -> ../..` then `x -> up/../../etc` looks inside
+            // when read as text but is not).
+            var linkPaths = links.Select(l => Path.GetFullPath(l.Path)).ToHashSet(StringComparer.Ordinal);
             foreach (var (path, linkTarget) in links)
             {
-                var resolved = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, linkTarget));
-                if (linkTarget.StartsWith('/') || !resolved.StartsWith(root, StringComparison.Ordinal))
+                if (!StaysInside(root, Path.GetDirectoryName(Path.GetFullPath(path))!, linkTarget, linkPaths))
                 {
                     return LambdaErrors.InvalidParameter($"{BadZip} The symbolic link '{Path.GetRelativePath(root, path)}' points outside the code directory.");
                 }
+            }
 
+            foreach (var (path, linkTarget) in links)
+            {
                 File.CreateSymbolicLink(path, linkTarget);
             }
 

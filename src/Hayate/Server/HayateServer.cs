@@ -110,6 +110,7 @@ public static partial class HayateServer
         var app = builder.Build();
         app.Services.GetRequiredService<Invoker>().AttachQueue(app.Services.GetRequiredService<AsyncEventQueue>());
         app.Services.GetRequiredService<FunctionManager>().FunctionDeleted += app.Services.GetRequiredService<EventInvokeConfigs>().Forget;
+        app.Services.GetRequiredService<FunctionManager>().QualifierDeleted += (name, _) => app.Services.GetRequiredService<EventInvokeConfigs>().Forget(name);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hayate");
         await app.Services.GetRequiredService<KeyService>().CheckMasterKeyAsync(cancellationToken);
 
