@@ -158,6 +158,46 @@ public sealed class AsyncInvocationTests
     }
 
     [Fact]
+    public async Task DeadLetterQueue_GetsTheEventWithItsError_AndAQueueDestinationGetsTheRecord_WithBoto3()
+    {
+        await using var server = await ServerProcess.StartAsync(null, "--async-retry-delay", "1");
+        var failing = Names.New("dlqfail");
+        var working = Names.New("dlqok");
+        var failingZip = Convert.ToBase64String(Failing);
+        var workingZip = Convert.ToBase64String(Zip.Of(("app.py", "def handler(e, c):\n    return {'ok': e['n']}\n")));
+        var result = await Clients.Boto3Async(server.Endpoint, $$"""
+            import time
+            sqs = boto3.client('sqs', endpoint_url='{{server.Endpoint}}', region_name='us-east-1')
+            def arn(url):
+                return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
+            dlq = sqs.create_queue(QueueName='{{failing}}-dlq')['QueueUrl']
+            dest = sqs.create_queue(QueueName='{{working}}-dest')['QueueUrl']
+            role = 'arn:aws:iam::000000000000:role/x'
+            lambda_client.create_function(FunctionName='{{failing}}', Runtime='python3.12', Handler='app.handler', Role=role,
+                Code={'ZipFile': base64.b64decode('{{failingZip}}')}, DeadLetterConfig=dict(TargetArn=arn(dlq)))
+            lambda_client.put_function_event_invoke_config(FunctionName='{{failing}}', MaximumRetryAttempts=0)
+            lambda_client.create_function(FunctionName='{{working}}', Runtime='python3.12', Handler='app.handler', Role=role,
+                Code={'ZipFile': base64.b64decode('{{workingZip}}')})
+            lambda_client.put_function_event_invoke_config(FunctionName='{{working}}', DestinationConfig=dict(OnSuccess=dict(Destination=arn(dest))))
+            failed = lambda_client.invoke(FunctionName='{{failing}}', InvocationType='Event', Payload=b'{"n": 7}')['ResponseMetadata']['RequestId']
+            succeeded = lambda_client.invoke(FunctionName='{{working}}', InvocationType='Event', Payload=b'{"n": 8}')['ResponseMetadata']['RequestId']
+            dead = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=20, MessageAttributeNames=['All'])['Messages'][0]
+            record = sqs.receive_message(QueueUrl=dest, WaitTimeSeconds=20)['Messages'][0]
+            attributes = {k: v['StringValue'] for k, v in dead['MessageAttributes'].items()}
+            body = json.loads(record['Body'])
+            print(json.dumps({'dead_body': json.loads(dead['Body']), 'dead_attributes': attributes, 'failed': failed,
+                              'record': [body['requestContext']['condition'], body['requestContext']['requestId'] == succeeded, body['responsePayload']]}))
+            """);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var json = result.Json;
+        Assert.Equal(7, json["dead_body"]!["n"]!.GetValue<int>());
+        Assert.Equal(json["failed"]!.GetValue<string>(), json["dead_attributes"]!["RequestID"]!.GetValue<string>());
+        Assert.Equal("200", json["dead_attributes"]!["ErrorCode"]!.GetValue<string>());
+        Assert.Equal("boom", json["dead_attributes"]!["ErrorMessage"]!.GetValue<string>());
+        Assert.Equal("""["Success",true,{"ok":8}]""", json["record"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task KillMinus9_WithThousandsOfEventsQueuedAndRunning_LosesNone()
     {
         // Process isolation, so that the function can record its runs in a file of the host that

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Hayate.Core.Functions;
 using Hayate.Invocation.Concurrency;
 using Hayate.Invocation.Functions;
+using Hayate.Invocation.Queues;
 using Hayate.Storage.Events;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -35,7 +36,7 @@ public sealed record AsyncOptions
 /// crash every event still in it runs again (at least once; the request id stays the same).
 /// </summary>
 public sealed partial class AsyncEventQueue(
-    IAsyncEventStore store, Invoker invoker, FunctionManager functions, EventInvokeConfigs configs, ConcurrencyLimiter limiter,
+    IAsyncEventStore store, Invoker invoker, FunctionManager functions, EventInvokeConfigs configs, ConcurrencyLimiter limiter, QueueService queues,
     AsyncOptions options, TimeProvider time, ILogger<AsyncEventQueue> logger) : BackgroundService
 {
     private const int MaxBatch = 1024;
@@ -171,18 +172,18 @@ public sealed partial class AsyncEventQueue(
         var config = await configs.ForEventAsync(evt.FunctionName, evt.Qualifier, stoppingToken);
         var maxAge = TimeSpan.FromSeconds(config?.MaximumEventAgeSeconds ?? EventInvokeConfig.DefaultMaximumEventAgeSeconds);
         var age = time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(evt.EnqueuedAtMs);
-        if (age >= maxAge)
-        {
-            // Too old to run (it waited for a slot, a paused function or a restart): Lambda discards it.
-            await SendToDestinationAsync(config?.OnFailure, evt, evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken), null, "EventAgeExceeded", evt.Attempts, stoppingToken);
-            GiveUp(evt, "EventAgeExceeded", "the event is older than MaximumEventAgeInSeconds");
-            return;
-        }
-
         var function = await functions.ResolveForInvokeAsync(new FunctionRef(evt.FunctionName, evt.Qualifier), stoppingToken);
         if (!function.Ok)
         {
             GiveUp(evt, "ResourceNotFoundException", function.Error.Message);
+            return;
+        }
+
+        if (age >= maxAge)
+        {
+            // Too old to run (it waited for a slot, a paused function or a restart): Lambda discards it.
+            await FailedForGoodAsync(config, function.Value, evt, evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken), null, "EventAgeExceeded", evt.Attempts, stoppingToken);
+            GiveUp(evt, "EventAgeExceeded", "the event is older than MaximumEventAgeInSeconds");
             return;
         }
 
@@ -198,7 +199,7 @@ public sealed partial class AsyncEventQueue(
             // Throttled: offered again later, without counting as an attempt, until the event is too old.
             if (age >= maxAge)
             {
-                await SendToDestinationAsync(config?.OnFailure, evt, evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken), null, "EventAgeExceeded", evt.Attempts, stoppingToken);
+                await FailedForGoodAsync(config, function.Value, evt, evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken), null, "EventAgeExceeded", evt.Attempts, stoppingToken);
                 GiveUp(evt, "EventAgeExceeded", "throttled until the maximum event age passed");
                 return;
             }
@@ -248,7 +249,7 @@ public sealed partial class AsyncEventQueue(
         if (attempts > retries || age + delay > maxAge)
         {
             var condition = attempts > retries ? "RetriesExhausted" : "EventAgeExceeded";
-            await SendToDestinationAsync(config?.OnFailure, evt, payload, outcome, condition, attempts, stoppingToken);
+            await FailedForGoodAsync(config, function.Value, evt, payload, outcome, condition, attempts, stoppingToken);
             GiveUp(evt with { Attempts = attempts }, condition, "the function failed on every attempt");
             return;
         }
@@ -257,8 +258,59 @@ public sealed partial class AsyncEventQueue(
     }
 
     /// <summary>
-    /// An invocation record in Lambda's shape for an OnSuccess or OnFailure destination, sent as an
-    /// asynchronous event of its own. Function destinations for now; queues come with the SQS service.
+    /// The event will not run again: its OnFailure destination gets the invocation record, and the
+    /// function's dead-letter queue the original event with RequestID, ErrorCode and ErrorMessage.
+    /// Both are durable before the event leaves the journal.
+    /// </summary>
+    private async Task FailedForGoodAsync(EventInvokeConfig? config, FunctionConfiguration function, StoredEvent evt, byte[]? payload, InvokeOutcome? outcome, string condition, int invokeCount, CancellationToken stoppingToken)
+    {
+        await SendToDestinationAsync(config?.OnFailure, evt, payload, outcome, condition, invokeCount, stoppingToken);
+        if (function.DeadLetterTargetArn is not { } deadLetter)
+        {
+            return;
+        }
+
+        if (!deadLetter.StartsWith("arn:aws:sqs:", StringComparison.Ordinal))
+        {
+            LogDestinationUnsupported(logger, evt.RequestId, deadLetter);
+            return;
+        }
+
+        var message = outcome is null ? "The event was older than the function's maximum event age." : ErrorMessageOf(outcome.Payload);
+        var attributes = new Dictionary<string, QueueMessageAttribute>(StringComparer.Ordinal)
+        {
+            ["RequestID"] = new() { DataType = "String", StringValue = evt.RequestId },
+            ["ErrorCode"] = new() { DataType = "Number", StringValue = outcome is null ? "429" : "200" },
+            ["ErrorMessage"] = new() { DataType = "String", StringValue = message.Length > 1024 ? message[..1024] : message },
+        };
+        var sent = await queues.SendAsync(deadLetter, payload is null ? "" : Encoding.UTF8.GetString(payload), attributes, stoppingToken);
+        if (!sent.Ok)
+        {
+            LogDeadLetterFailed(logger, evt.RequestId, deadLetter, sent.Error.Type, sent.Error.Message);
+        }
+    }
+
+    private static string ErrorMessageOf(ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(payload);
+            if (document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object &&
+                document.RootElement.TryGetProperty("errorMessage", out var message) && message.ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                return message.GetString() ?? "";
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return Encoding.UTF8.GetString(payload.Span);
+    }
+
+    /// <summary>
+    /// An invocation record in Lambda's shape for an OnSuccess or OnFailure destination: a Lambda
+    /// function gets it as an asynchronous event of its own, an SQS queue as a message.
     /// </summary>
     private async Task SendToDestinationAsync(string? destination, StoredEvent evt, byte[]? payload, InvokeOutcome? outcome, string condition, int invokeCount, CancellationToken stoppingToken)
     {
@@ -267,7 +319,9 @@ public sealed partial class AsyncEventQueue(
             return;
         }
 
-        if (!destination.StartsWith("arn:aws:lambda:", StringComparison.Ordinal) || !FunctionArn.TryParse(destination, out var target))
+        var toQueue = destination.StartsWith("arn:aws:sqs:", StringComparison.Ordinal);
+        var target = default(FunctionRef);
+        if (!toQueue && (!destination.StartsWith("arn:aws:lambda:", StringComparison.Ordinal) || !FunctionArn.TryParse(destination, out target)))
         {
             LogDestinationUnsupported(logger, evt.RequestId, destination);
             return;
@@ -300,6 +354,17 @@ public sealed partial class AsyncEventQueue(
         if (outcome is not null)
         {
             record["responsePayload"] = JsonOrString(outcome.Payload.ToArray());
+        }
+
+        if (toQueue)
+        {
+            var sent = await queues.SendAsync(destination, record.ToJsonString(), null, stoppingToken);
+            if (!sent.Ok)
+            {
+                LogDeadLetterFailed(logger, evt.RequestId, destination, sent.Error.Type, sent.Error.Message);
+            }
+
+            return;
         }
 
         await EnqueueAsync(target.Name, target.Qualifier, Invoker.NewRequestId(), Encoding.UTF8.GetBytes(record.ToJsonString()), null, stoppingToken);
@@ -423,7 +488,7 @@ public sealed partial class AsyncEventQueue(
         Interlocked.Decrement(ref _pending);
     }
 
-    /// <summary>No more attempts (an OnFailure destination has had its record). Dead-letter queues come with the SQS service.</summary>
+    /// <summary>No more attempts (the OnFailure destination and the dead-letter queue have had theirs).</summary>
     private void GiveUp(StoredEvent evt, string reason, string message)
     {
         LogGaveUp(logger, evt.RequestId, evt.FunctionName, evt.Attempts, reason, message);
@@ -449,7 +514,10 @@ public sealed partial class AsyncEventQueue(
             (_, state) => _ready.Writer.TryWrite((StoredEvent)state!), evt, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
-    [LoggerMessage(EventId = 2205, Level = LogLevel.Warning, Message = "asynchronous invocation {RequestId}: destination {Destination} is not supported yet (Lambda functions are); no record sent")]
+    [LoggerMessage(EventId = 2206, Level = LogLevel.Error, Message = "asynchronous invocation {RequestId}: could not send to {Target}: {ErrorType}: {Message}")]
+    private static partial void LogDeadLetterFailed(ILogger logger, string requestId, string target, string errorType, string message);
+
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Warning, Message = "asynchronous invocation {RequestId}: {Destination} is not supported yet (Lambda functions and SQS queues are); nothing sent")]
     private static partial void LogDestinationUnsupported(ILogger logger, string requestId, string destination);
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Error, Message = "asynchronous invocation {RequestId} failed inside Hayate; it will be offered again")]
