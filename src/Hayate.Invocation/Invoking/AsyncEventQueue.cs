@@ -72,13 +72,24 @@ public sealed partial class AsyncEventQueue(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var journal = Task.Run(() => WriteJournalAsync(stoppingToken), CancellationToken.None);
         limiter.ReservationChanged += Unpark;
+        Task? journal = null;
         try
         {
             // What the last run left: every event in the journal runs (again), retries at their time.
+            // The writer starts only after this read: an event accepted meanwhile waits for it, and
+            // is not both read here and handed over by EnqueueAsync.
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var left = await store.LoadAllAsync(stoppingToken);
+            IReadOnlyList<StoredEvent> left;
+            try
+            {
+                left = await store.LoadAllAsync(stoppingToken);
+            }
+            finally
+            {
+                journal = Task.Run(() => WriteJournalAsync(stoppingToken), CancellationToken.None);
+            }
+
             if (left.Count > 0)
             {
                 LogRecovered(logger, left.Count);
@@ -97,7 +108,10 @@ public sealed partial class AsyncEventQueue(
         }
 
         _journal.Writer.TryComplete();
-        await journal;
+        if (journal is not null)
+        {
+            await journal;
+        }
     }
 
     /// <summary>The single writer: takes every change waiting, commits them in one transaction, then acknowledges.</summary>
