@@ -256,6 +256,7 @@ public sealed partial class FunctionConcurrency(
                 {
                     _failedUntil[identity] = time.GetUtcNow() + FailedBackoff;
                 }
+
                 _status[(config.FunctionName, config.Qualifier)] = new ProvisionedStatus(config, available, status, status == "FAILED" ? state.Failure : null);
             }
         }
