@@ -26,19 +26,15 @@ public static partial class LambdaEndpoints
     private static async Task<LambdaError?> PutFunctionConcurrency(HttpContext context)
     {
         var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, 64 * 1024, "PutFunctionConcurrency", LambdaJson.Default.ConcurrencyShape);
+        var parsed = await ReadFunctionRequestAsync(context, 64 * 1024, "PutFunctionConcurrency", LambdaJson.Default.ConcurrencyShape);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var value = parsed.Value.ReservedConcurrentExecutions;
+        var (reference, request) = parsed.Value;
+
+        var value = request.ReservedConcurrentExecutions;
         var error = RequireMembers(("reservedConcurrentExecutions", value))
             ?? (value < 0 ? LambdaErrors.Validation("reservedConcurrentExecutions", value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "Member must have value greater than or equal to 0") : null);
         if (error is not null)
@@ -46,7 +42,7 @@ public static partial class LambdaEndpoints
             return error;
         }
 
-        var put = await concurrency.PutReservedAsync(reference.Value, value!.Value, context.RequestAborted);
+        var put = await concurrency.PutReservedAsync(reference, value!.Value, context.RequestAborted);
         if (!put.Ok)
         {
             return put.Error;
@@ -75,30 +71,21 @@ public static partial class LambdaEndpoints
         var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
         var reference = ReferenceOf(context);
         var error = reference.Ok ? await concurrency.DeleteReservedAsync(reference.Value, context.RequestAborted) : reference.Error;
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static async Task<LambdaError?> PutProvisionedConcurrencyConfig(HttpContext context)
     {
         var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, 64 * 1024, "PutProvisionedConcurrencyConfig", LambdaJson.Default.PutProvisionedConcurrencyConfigRequest);
+        var parsed = await ReadFunctionRequestAsync(context, 64 * 1024, "PutProvisionedConcurrencyConfig", LambdaJson.Default.PutProvisionedConcurrencyConfigRequest);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var value = parsed.Value.ProvisionedConcurrentExecutions;
+        var (reference, request) = parsed.Value;
+
+        var value = request.ProvisionedConcurrentExecutions;
         var error = RequireMembers(("provisionedConcurrentExecutions", value))
             ?? (value < 1 ? LambdaErrors.Validation("provisionedConcurrentExecutions", value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "Member must have value greater than or equal to 1") : null);
         if (error is not null)
@@ -106,7 +93,7 @@ public static partial class LambdaEndpoints
             return error;
         }
 
-        var put = await concurrency.PutProvisionedAsync(reference.Value, value!.Value, context.RequestAborted);
+        var put = await concurrency.PutProvisionedAsync(reference, value!.Value, context.RequestAborted);
         if (!put.Ok)
         {
             return put.Error;
@@ -161,12 +148,7 @@ public static partial class LambdaEndpoints
         var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
         var reference = ReferenceOf(context);
         var error = reference.Ok ? await concurrency.DeleteProvisionedAsync(reference.Value, context.RequestAborted) : reference.Error;
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static ProvisionedConcurrencyConfigShape ProvisionedShape(HttpContext context, ProvisionedStatus status, bool withArn) => new()

@@ -26,23 +26,18 @@ public static partial class LambdaEndpoints
     private static async Task<LambdaError?> PutEventInvokeConfig(HttpContext context, bool merge)
     {
         var configs = context.RequestServices.GetRequiredService<EventInvokeConfigs>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, 64 * 1024, merge ? "UpdateFunctionEventInvokeConfig" : "PutFunctionEventInvokeConfig", LambdaJson.Default.EventInvokeConfigRequest);
+        var parsed = await ReadFunctionRequestAsync(context, 64 * 1024, merge ? "UpdateFunctionEventInvokeConfig" : "PutFunctionEventInvokeConfig", LambdaJson.Default.EventInvokeConfigRequest);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var r = parsed.Value;
+        var (reference, r) = parsed.Value;
+
         var settings = new EventInvokeSettings(r.MaximumRetryAttempts, r.MaximumEventAgeInSeconds,
             r.DestinationConfig?.OnSuccess is { } success ? success.Destination ?? "" : null,
             r.DestinationConfig?.OnFailure is { } failure ? failure.Destination ?? "" : null);
-        var put = await configs.PutAsync(reference.Value, settings, merge, context.RequestAborted);
+        var put = await configs.PutAsync(reference, settings, merge, context.RequestAborted);
         return await RespondEventInvokeConfigAsync(context, put);
     }
 
@@ -58,12 +53,7 @@ public static partial class LambdaEndpoints
         var configs = context.RequestServices.GetRequiredService<EventInvokeConfigs>();
         var reference = ReferenceOf(context);
         var error = reference.Ok ? await configs.DeleteAsync(reference.Value, context.RequestAborted) : reference.Error;
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static async Task<LambdaError?> ListEventInvokeConfigs(HttpContext context)

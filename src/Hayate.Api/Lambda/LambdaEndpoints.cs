@@ -61,6 +61,31 @@ public static partial class LambdaEndpoints
         return body.Ok ? ApiRequest.Parse(body.Value, type) : body.Error;
     }
 
+    /// <summary>The function named in the path, then the JSON body: what most operations on a function start with.</summary>
+    private static async Task<Result<(FunctionRef Reference, T Request)>> ReadFunctionRequestAsync<T>(HttpContext context, long limit, string operation, JsonTypeInfo<T> type)
+        where T : class, new()
+    {
+        var reference = ReferenceOf(context);
+        if (!reference.Ok)
+        {
+            return reference.Error;
+        }
+
+        var request = await ReadJsonAsync(context, limit, operation, type);
+        return request.Ok ? (reference.Value, request.Value) : request.Error;
+    }
+
+    /// <summary>204 No Content when the operation succeeded; otherwise its error, written by <see cref="Handle"/>.</summary>
+    private static LambdaError? NoContent(HttpContext context, LambdaError? error)
+    {
+        if (error is null)
+        {
+            context.Response.StatusCode = 204;
+        }
+
+        return error;
+    }
+
     private static async Task<LambdaError?> RespondAsync(HttpContext context, FunctionManager manager, Result<FunctionConfiguration> function, int status = 200, string? arnQualifier = null)
     {
         if (!function.Ok)
@@ -182,29 +207,24 @@ public static partial class LambdaEndpoints
     private static async Task<LambdaError?> UpdateFunctionCode(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, Limits.MaxCodeRequestSize, "UpdateFunctionCode", LambdaJson.Default.UpdateFunctionCodeRequest);
+        var parsed = await ReadFunctionRequestAsync(context, Limits.MaxCodeRequestSize, "UpdateFunctionCode", LambdaJson.Default.UpdateFunctionCodeRequest);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var request = parsed.Value;
+        var (reference, request) = parsed.Value;
+
         var error = CodeSourceError(request.ZipFile, request.S3Bucket, request.ImageUri, "ZipFile") ?? CheckArchitectures(request.Architectures);
         if (error is not null)
         {
             return error;
         }
 
-        var updated = await manager.UpdateCodeAsync(reference.Value, request.ZipFile!, request.RevisionId, request.DryRun == true, context.RequestAborted);
+        var updated = await manager.UpdateCodeAsync(reference, request.ZipFile!, request.RevisionId, request.DryRun == true, context.RequestAborted);
         if (updated.Ok && request.Publish == true && request.DryRun != true)
         {
-            updated = await manager.PublishVersionAsync(reference.Value, null, null, null, context.RequestAborted);
+            updated = await manager.PublishVersionAsync(reference, null, null, null, context.RequestAborted);
         }
 
         return await RespondAsync(context, manager, updated, arnQualifier: updated.Ok && updated.Value.Version != "$LATEST" ? updated.Value.Version : null);
@@ -213,19 +233,14 @@ public static partial class LambdaEndpoints
     private static async Task<LambdaError?> UpdateFunctionConfiguration(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, 1024 * 1024, "UpdateFunctionConfiguration", LambdaJson.Default.UpdateFunctionConfigurationRequest);
+        var parsed = await ReadFunctionRequestAsync(context, 1024 * 1024, "UpdateFunctionConfiguration", LambdaJson.Default.UpdateFunctionConfigurationRequest);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var request = parsed.Value;
+        var (reference, request) = parsed.Value;
+
         var settings = new FunctionSettings
         {
             Runtime = request.Runtime,
@@ -240,7 +255,7 @@ public static partial class LambdaEndpoints
             KmsKeyArn = request.KMSKeyArn,
             DeadLetterTargetArn = request.DeadLetterConfig is null ? null : request.DeadLetterConfig.TargetArn ?? "",
         };
-        return await RespondAsync(context, manager, await manager.UpdateConfigurationAsync(reference.Value, settings, request.RevisionId, context.RequestAborted));
+        return await RespondAsync(context, manager, await manager.UpdateConfigurationAsync(reference, settings, request.RevisionId, context.RequestAborted));
     }
 
     private static async Task<LambdaError?> DeleteFunction(HttpContext context)
@@ -253,12 +268,7 @@ public static partial class LambdaEndpoints
         }
 
         var error = await manager.DeleteAsync(reference.Value, context.RequestAborted);
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static async Task<LambdaError?> Invoke(HttpContext context)
@@ -359,19 +369,14 @@ public static partial class LambdaEndpoints
     private static async Task<LambdaError?> AddPermission(HttpContext context)
     {
         var policies = context.RequestServices.GetRequiredService<FunctionPolicies>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, 1024 * 1024, "AddPermission", LambdaJson.Default.AddPermissionRequest);
+        var parsed = await ReadFunctionRequestAsync(context, 1024 * 1024, "AddPermission", LambdaJson.Default.AddPermissionRequest);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var r = parsed.Value;
+        var (reference, r) = parsed.Value;
+
         if (RequireMembers(("statementId", r.StatementId), ("action", r.Action), ("principal", r.Principal)) is { } missing)
         {
             return missing;
@@ -388,7 +393,7 @@ public static partial class LambdaEndpoints
             PrincipalOrgId = r.PrincipalOrgID,
             FunctionUrlAuthType = r.FunctionUrlAuthType,
         };
-        var added = await policies.AddAsync(reference.Value, request, r.RevisionId, context.RequestAborted);
+        var added = await policies.AddAsync(reference, request, r.RevisionId, context.RequestAborted);
         if (!added.Ok)
         {
             return added.Error;
@@ -429,12 +434,7 @@ public static partial class LambdaEndpoints
         var statementId = context.Request.RouteValues["StatementId"] as string ?? "";
         var revisionId = context.Request.Query.TryGetValue("RevisionId", out var r) ? r.ToString() : null;
         var error = await policies.RemoveAsync(reference.Value, statementId, revisionId, context.RequestAborted);
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static async Task<LambdaError?> TagResource(HttpContext context)
@@ -452,12 +452,7 @@ public static partial class LambdaEndpoints
         }
 
         var error = await manager.ChangeTagsAsync(ResourceOf(context), parsed.Value.Tags, null, context.RequestAborted);
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static async Task<LambdaError?> UntagResource(HttpContext context)
@@ -469,12 +464,7 @@ public static partial class LambdaEndpoints
         }
 
         var error = await manager.ChangeTagsAsync(ResourceOf(context), null, keys.Where(k => k is not null).Select(k => k!).ToList(), context.RequestAborted);
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static async Task<LambdaError?> ListTags(HttpContext context)

@@ -203,12 +203,7 @@ public static partial class LambdaEndpoints
         var revision = context.Request.Query.TryGetValue("RevisionId", out var rev) ? rev.ToString() : null;
         var statementId = context.Request.RouteValues["StatementId"] as string ?? "";
         var error = await layers.RemovePermissionAsync(target.Value.Name, target.Value.Version, statementId, revision, context.RequestAborted);
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static async Task<LambdaError?> RespondLayerAsync(HttpContext context, LayerManager layers, Result<LayerVersion> layer, int status = 200)

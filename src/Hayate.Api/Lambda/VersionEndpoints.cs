@@ -26,25 +26,20 @@ public static partial class LambdaEndpoints
     private static async Task<LambdaError?> PublishVersion(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, 1024 * 1024, "PublishVersion", LambdaJson.Default.PublishVersionRequest);
+        var parsed = await ReadFunctionRequestAsync(context, 1024 * 1024, "PublishVersion", LambdaJson.Default.PublishVersionRequest);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var r = parsed.Value;
+        var (reference, r) = parsed.Value;
+
         if (r.Description is { Length: > Limits.MaxDescriptionLength })
         {
             return LambdaErrors.Validation("description", r.Description, $"Member must have length less than or equal to {Limits.MaxDescriptionLength}");
         }
 
-        return await RespondAsync(context, manager, await manager.PublishVersionAsync(reference.Value, r.CodeSha256, r.Description, r.RevisionId, context.RequestAborted), 201);
+        return await RespondAsync(context, manager, await manager.PublishVersionAsync(reference, r.CodeSha256, r.Description, r.RevisionId, context.RequestAborted), 201);
     }
 
     private static async Task<LambdaError?> ListVersionsByFunction(HttpContext context)
@@ -77,19 +72,14 @@ public static partial class LambdaEndpoints
     private static async Task<LambdaError?> CreateAlias(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, 1024 * 1024, "CreateAlias", LambdaJson.Default.CreateAliasRequest);
+        var parsed = await ReadFunctionRequestAsync(context, 1024 * 1024, "CreateAlias", LambdaJson.Default.CreateAliasRequest);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var r = parsed.Value;
+        var (reference, r) = parsed.Value;
+
         var error = RequireMembers(("name", r.Name), ("functionVersion", r.FunctionVersion)) ?? AliasDescriptionError(r.Description);
         if (error is not null)
         {
@@ -97,7 +87,7 @@ public static partial class LambdaEndpoints
         }
 
         var settings = new AliasSettings { FunctionVersion = r.FunctionVersion, Description = r.Description, AdditionalVersionWeights = r.RoutingConfig?.AdditionalVersionWeights };
-        return await RespondAliasAsync(context, manager, await manager.CreateAliasAsync(reference.Value, r.Name!, settings, context.RequestAborted), 201);
+        return await RespondAliasAsync(context, manager, await manager.CreateAliasAsync(reference, r.Name!, settings, context.RequestAborted), 201);
     }
 
     private static async Task<LambdaError?> GetAlias(HttpContext context)
@@ -112,19 +102,14 @@ public static partial class LambdaEndpoints
     private static async Task<LambdaError?> UpdateAlias(HttpContext context)
     {
         var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var reference = ReferenceOf(context);
-        if (!reference.Ok)
-        {
-            return reference.Error;
-        }
-
-        var parsed = await ReadJsonAsync(context, 1024 * 1024, "UpdateAlias", LambdaJson.Default.UpdateAliasRequest);
+        var parsed = await ReadFunctionRequestAsync(context, 1024 * 1024, "UpdateAlias", LambdaJson.Default.UpdateAliasRequest);
         if (!parsed.Ok)
         {
             return parsed.Error;
         }
 
-        var r = parsed.Value;
+        var (reference, r) = parsed.Value;
+
         if (AliasDescriptionError(r.Description) is { } invalid)
         {
             return invalid;
@@ -137,7 +122,7 @@ public static partial class LambdaEndpoints
             // A RoutingConfig without weights clears the routing.
             AdditionalVersionWeights = r.RoutingConfig is null ? null : r.RoutingConfig.AdditionalVersionWeights ?? new Dictionary<string, double>(),
         };
-        return await RespondAliasAsync(context, manager, await manager.UpdateAliasAsync(reference.Value, AliasNameOf(context), settings, r.RevisionId, context.RequestAborted));
+        return await RespondAliasAsync(context, manager, await manager.UpdateAliasAsync(reference, AliasNameOf(context), settings, r.RevisionId, context.RequestAborted));
     }
 
     private static async Task<LambdaError?> DeleteAlias(HttpContext context)
@@ -150,12 +135,7 @@ public static partial class LambdaEndpoints
         }
 
         var error = await manager.DeleteAliasAsync(reference.Value, AliasNameOf(context), context.RequestAborted);
-        if (error is null)
-        {
-            context.Response.StatusCode = 204;
-        }
-
-        return error;
+        return NoContent(context, error);
     }
 
     private static async Task<LambdaError?> ListAliases(HttpContext context)
