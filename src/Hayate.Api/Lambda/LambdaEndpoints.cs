@@ -42,6 +42,7 @@ public static partial class LambdaEndpoints
         app.MapConcurrency();
         app.MapLayers();
         app.MapEventInvoke();
+        app.MapEventSourceMappings();
         return app;
     }
 

@@ -175,6 +175,20 @@ public sealed class SqliteDatabase
         );
         CREATE INDEX kinesis_records_by_arrival ON kinesis_records (stream_name, arrived_at);
         """,
+        """
+        CREATE TABLE event_source_mappings (
+            uuid TEXT NOT NULL PRIMARY KEY,
+            function_name TEXT NOT NULL,
+            event_source_arn TEXT NOT NULL,
+            config TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE event_source_checkpoints (
+            uuid TEXT NOT NULL REFERENCES event_source_mappings (uuid) ON DELETE CASCADE,
+            shard_id TEXT NOT NULL,
+            after_sequence TEXT,
+            PRIMARY KEY (uuid, shard_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public SqliteDatabase(string path)

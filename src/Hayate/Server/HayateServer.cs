@@ -8,6 +8,7 @@ using Hayate.Api.Sqs;
 using Hayate.Api.Wire;
 using Hayate.Core.Errors;
 using Hayate.Invocation.Concurrency;
+using Hayate.Invocation.EventSources;
 using Hayate.Invocation.Functions;
 using Hayate.Invocation.Invoking;
 using Hayate.Invocation.Layers;
@@ -18,6 +19,7 @@ using Hayate.Invocation.Streams;
 using Hayate.Sandboxes.Isolation;
 using Hayate.Sandboxes.Pooling;
 using Hayate.Storage.Code;
+using Hayate.Storage.EventSources;
 using Hayate.Storage.Events;
 using Hayate.Storage.Functions;
 using Hayate.Storage.Layers;
@@ -118,6 +120,9 @@ public static partial class HayateServer
         services.AddSingleton<IStreamStore, SqliteStreamStore>();
         services.AddSingleton<StreamService>();
         services.AddJsonProtocolService(KinesisEndpoints.Service);
+        services.AddSingleton<IEventSourceMappingStore, SqliteEventSourceMappingStore>();
+        services.AddSingleton<EventSourceMappings>();
+        services.AddHostedService(sp => sp.GetRequiredService<EventSourceMappings>());
 
         var app = builder.Build();
         app.Services.GetRequiredService<Invoker>().AttachQueue(app.Services.GetRequiredService<AsyncEventQueue>());
