@@ -251,4 +251,133 @@ public sealed class SqsTests(SharedServer shared)
         Assert.Equal("kept", json["body"]!.GetValue<string>());
         Assert.Equal("7", json["vt"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task ChangeMessageVisibility_AndItsBatch_RevealOrHideReceivedMessages()
+    {
+        var name = Names.New("cmv");
+        var json = await SqsAsync(shared.Endpoint, $$$"""
+            url = sqs.create_queue(QueueName='{{{name}}}', Attributes={'VisibilityTimeout': '30'})['QueueUrl']
+            for body in ['m1', 'm2', 'm3']:
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+            got = {m['Body']: m for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)['Messages']}
+            out = {'first': sorted(got)}
+            out['hidden'] = len(sqs.receive_message(QueueUrl=url).get('Messages', []))
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got['m1']['ReceiptHandle'], VisibilityTimeout=0)
+            out['revealed'] = [m['Body'] for m in sqs.receive_message(QueueUrl=url, VisibilityTimeout=1).get('Messages', [])]
+            again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=3)['Messages']
+            out['again'] = [m['Body'] for m in again]
+            # Extended before its 1 s ran out: stays hidden.
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again[0]['ReceiptHandle'], VisibilityTimeout=30)
+            time.sleep(1.5)
+            out['extended'] = sqs.receive_message(QueueUrl=url).get('Messages', [])
+            batch = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                {'Id': 'two', 'ReceiptHandle': got['m2']['ReceiptHandle'], 'VisibilityTimeout': 0},
+                {'Id': 'bogus', 'ReceiptHandle': 'not-a-receipt-handle', 'VisibilityTimeout': 0}])
+            out['batch_ok'] = [e['Id'] for e in batch['Successful']]
+            out['batch_failed'] = [[e['Id'], e['Code'], e['SenderFault']] for e in batch['Failed']]
+            out['after_batch'] = [m['Body'] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get('Messages', [])]
+            out['bad_handle'] = qerr(lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle='not-a-receipt-handle', VisibilityTimeout=0))
+            out['too_long'] = qerr(lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got['m3']['ReceiptHandle'], VisibilityTimeout=43201))
+            out['dup_ids'] = qerr(lambda: sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                {'Id': 'x', 'ReceiptHandle': got['m3']['ReceiptHandle'], 'VisibilityTimeout': 0}] * 2))
+            print(json.dumps(out))
+            """);
+        Assert.Equal("""["m1","m2","m3"]""", json["first"]!.ToJsonString());
+        Assert.Equal(0, json["hidden"]!.GetValue<int>());
+        Assert.Equal("""["m1"]""", json["revealed"]!.ToJsonString());
+        Assert.Equal("""["m1"]""", json["again"]!.ToJsonString());
+        Assert.Equal("[]", json["extended"]!.ToJsonString());
+        Assert.Equal("""["two"]""", json["batch_ok"]!.ToJsonString());
+        Assert.Equal("""[["bogus","ReceiptHandleIsInvalid",true]]""", json["batch_failed"]!.ToJsonString());
+        Assert.Equal("""["m2"]""", json["after_batch"]!.ToJsonString());
+        Assert.Equal("""["ReceiptHandleIsInvalid","ReceiptHandleIsInvalid",400]""", json["bad_handle"]!.ToJsonString());
+        Assert.Equal("InvalidParameterValue", json["too_long"]![1]!.GetValue<string>());
+        Assert.Equal("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", json["dup_ids"]![1]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task PurgeQueue_EmptiesTheQueue_AndRefusesASecondPurgeWithinAMinute()
+    {
+        var name = Names.New("purge");
+        var json = await SqsAsync(shared.Endpoint, $$$"""
+            url = sqs.create_queue(QueueName='{{{name}}}')['QueueUrl']
+            sqs.send_message_batch(QueueUrl=url, Entries=[{'Id': str(i), 'MessageBody': str(i)} for i in range(5)])
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)
+            sqs.purge_queue(QueueUrl=url)
+            a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['All'])['Attributes']
+            out = {'left': [a['ApproximateNumberOfMessages'], a['ApproximateNumberOfMessagesNotVisible']]}
+            out['again'] = qerr(lambda: sqs.purge_queue(QueueUrl=url))
+            sqs.send_message(QueueUrl=url, MessageBody='after')
+            out['after'] = [m['Body'] for m in sqs.receive_message(QueueUrl=url)['Messages']]
+            out['missing'] = qerr(lambda: sqs.purge_queue(QueueUrl=url + '-missing'))
+            print(json.dumps(out))
+            """);
+        Assert.Equal("""["0","0"]""", json["left"]!.ToJsonString());
+        Assert.Equal("""["PurgeQueueInProgress","AWS.SimpleQueueService.PurgeQueueInProgress",400]""", json["again"]!.ToJsonString());
+        Assert.Equal("""["after"]""", json["after"]!.ToJsonString());
+        Assert.Equal("AWS.SimpleQueueService.NonExistentQueue", json["missing"]![1]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ListQueues_PagesWithNextToken_AndFiltersByPrefix()
+    {
+        var prefix = Names.New("lq");
+        var json = await SqsAsync(shared.Endpoint, $$$"""
+            names = [f'{{{prefix}}}-{i}' for i in range(7)]
+            for n in names:
+                sqs.create_queue(QueueName=n)
+            sqs.create_queue(QueueName='other-{{{prefix}}}')
+            first = sqs.list_queues(QueueNamePrefix='{{{prefix}}}', MaxResults=3)
+            paged = []
+            for page in sqs.get_paginator('list_queues').paginate(QueueNamePrefix='{{{prefix}}}', PaginationConfig={'PageSize': 3}):
+                paged += page.get('QueueUrls', [])
+            print(json.dumps({'first': len(first['QueueUrls']), 'token': 'NextToken' in first,
+                'paged': [u.rsplit('/', 1)[1] for u in paged], 'expected': names,
+                'bad_max': qerr(lambda: sqs.list_queues(MaxResults=1001)),
+                'unpaged': len(sqs.list_queues(QueueNamePrefix='{{{prefix}}}').get('QueueUrls', []))}))
+            """);
+        Assert.Equal(3, json["first"]!.GetValue<int>());
+        Assert.True(json["token"]!.GetValue<bool>());
+        Assert.Equal(json["expected"]!.ToJsonString(), json["paged"]!.ToJsonString());
+        Assert.Equal(7, json["unpaged"]!.GetValue<int>());
+        Assert.Equal("InvalidParameterValue", json["bad_max"]![1]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Tags_SetOnCreateChangedAndRemoved_AreKeptWithTheQueue()
+    {
+        var name = Names.New("tags");
+        var json = await SqsAsync(shared.Endpoint, $$$"""
+            url = sqs.create_queue(QueueName='{{{name}}}', tags={'team': 'core', 'env': 'test'})['QueueUrl']
+            out = {'created': sqs.list_queue_tags(QueueUrl=url)['Tags']}
+            sqs.tag_queue(QueueUrl=url, Tags={'env': 'prod', 'cost': '42'})
+            out['tagged'] = sqs.list_queue_tags(QueueUrl=url)['Tags']
+            sqs.untag_queue(QueueUrl=url, TagKeys=['team', 'absent'])
+            out['untagged'] = sqs.list_queue_tags(QueueUrl=url)['Tags']
+            out['too_many'] = qerr(lambda: sqs.tag_queue(QueueUrl=url, Tags={f'k{i}': 'v' for i in range(49)}))
+            out['reserved'] = qerr(lambda: sqs.tag_queue(QueueUrl=url, Tags={'aws:owner': 'me'}))
+            out['bad_create'] = qerr(lambda: sqs.create_queue(QueueName='{{{name}}}-bad', tags={'k' * 129: 'v'}))
+            out['bad_created'] = qerr(lambda: sqs.get_queue_url(QueueName='{{{name}}}-bad'))
+            out['unchanged'] = sqs.list_queue_tags(QueueUrl=url)['Tags']
+            out['missing'] = qerr(lambda: sqs.list_queue_tags(QueueUrl=url + '-missing'))
+            sqs.delete_queue(QueueUrl=url)
+            url = sqs.create_queue(QueueName='{{{name}}}')['QueueUrl']
+            out['recreated'] = sqs.list_queue_tags(QueueUrl=url).get('Tags', {})
+            print(json.dumps(out, sort_keys=True))
+            """);
+        Assert.Equal("""{"env":"test","team":"core"}""", json["created"]!.ToJsonString());
+        Assert.Equal("""{"cost":"42","env":"prod","team":"core"}""", json["tagged"]!.ToJsonString());
+        Assert.Equal("""{"cost":"42","env":"prod"}""", json["untagged"]!.ToJsonString());
+        Assert.Equal("InvalidParameterValue", json["too_many"]![1]!.GetValue<string>());
+        Assert.Equal("InvalidParameterValue", json["reserved"]![1]!.GetValue<string>());
+        Assert.Equal("InvalidParameterValue", json["bad_create"]![1]!.GetValue<string>());
+        Assert.Equal("AWS.SimpleQueueService.NonExistentQueue", json["bad_created"]![1]!.GetValue<string>());
+        Assert.Equal("""{"cost":"42","env":"prod"}""", json["unchanged"]!.ToJsonString());
+        Assert.Equal("AWS.SimpleQueueService.NonExistentQueue", json["missing"]![1]!.GetValue<string>());
+        Assert.Equal("{}", json["recreated"]!.ToJsonString());
+
+        var cli = await Clients.AwsAsync(shared.Endpoint, "sqs", "list-queue-tags", "--queue-url", $"{shared.Endpoint}/000000000000/{name}");
+        Assert.True(cli.ExitCode == 0, cli.Stderr);
+    }
 }

@@ -24,6 +24,10 @@ public sealed class SqsRequest
     public Dictionary<string, string>? Attributes { get; set; }
     [JsonPropertyName("tags")]
     public Dictionary<string, string>? Tags { get; set; }
+
+    /// <summary>TagQueue's member, capitalised unlike CreateQueue's "tags".</summary>
+    [JsonPropertyName("Tags")]
+    public Dictionary<string, string>? QueueTags { get; set; }
     public List<string>? AttributeNames { get; set; }
     public List<string>? MessageSystemAttributeNames { get; set; }
     public List<string>? MessageAttributeNames { get; set; }
@@ -38,6 +42,7 @@ public sealed class SqsRequest
     public string? MessageGroupId { get; set; }
     public string? ReceiptHandle { get; set; }
     public List<SqsBatchEntry>? Entries { get; set; }
+    public List<string>? TagKeys { get; set; }
 }
 
 public sealed class SqsBatchEntry
@@ -118,6 +123,11 @@ public sealed class SqsDeleteBatchResult
     public List<SqsBatchError> Failed { get; set; } = [];
 }
 
+public sealed class SqsTagsResult
+{
+    public Dictionary<string, string>? Tags { get; set; }
+}
+
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SqsRequest))]
 [JsonSerializable(typeof(SqsQueueUrlResult))]
@@ -127,4 +137,5 @@ public sealed class SqsDeleteBatchResult
 [JsonSerializable(typeof(SqsReceiveResult))]
 [JsonSerializable(typeof(SqsSendBatchResult))]
 [JsonSerializable(typeof(SqsDeleteBatchResult))]
+[JsonSerializable(typeof(SqsTagsResult))]
 internal sealed partial class SqsJson : JsonSerializerContext;

@@ -44,7 +44,11 @@ public static class SqsEndpoints
             ["DeleteMessage"] = Wrap(DeleteMessage),
             ["DeleteMessageBatch"] = Wrap(DeleteMessageBatch),
             ["ChangeMessageVisibility"] = Wrap(ChangeMessageVisibility),
+            ["ChangeMessageVisibilityBatch"] = Wrap(ChangeMessageVisibilityBatch),
             ["PurgeQueue"] = Wrap(PurgeQueue),
+            ["TagQueue"] = Wrap(TagQueue),
+            ["UntagQueue"] = Wrap(UntagQueue),
+            ["ListQueueTags"] = Wrap(ListQueueTags),
         },
     };
 
@@ -72,7 +76,7 @@ public static class SqsEndpoints
             return QueueErrors.MissingParameter("QueueName");
         }
 
-        var created = await queues.CreateQueueAsync(input.QueueName, input.Attributes, request.CancellationToken);
+        var created = await queues.CreateQueueAsync(input.QueueName, input.Attributes, input.Tags, request.CancellationToken);
         return created.Ok ? QueueUrl(request, queues, created.Value.Name) : created.Error;
     }
 
@@ -401,5 +405,80 @@ public static class SqsEndpoints
 
         var purged = await queues.PurgeAsync(input.QueueUrl, request.CancellationToken);
         return purged.Ok ? JsonReply.Empty : purged.Error;
+    }
+
+    private static async Task<Result<JsonReply>> ChangeMessageVisibilityBatch(JsonRequest request, SqsRequest input, QueueService queues)
+    {
+        if (input.QueueUrl is null)
+        {
+            return QueueErrors.MissingParameter("QueueUrl");
+        }
+
+        if (ValidateBatch(input.Entries) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var queue = await queues.GetQueueAsync(input.QueueUrl, request.CancellationToken);
+        if (!queue.Ok)
+        {
+            return queue.Error;
+        }
+
+        var result = new SqsDeleteBatchResult();
+        foreach (var entry in input.Entries!)
+        {
+            var changed = entry.ReceiptHandle is null || entry.VisibilityTimeout is null
+                ? QueueErrors.MissingParameter(entry.ReceiptHandle is null ? "ReceiptHandle" : "VisibilityTimeout")
+                : await queues.ChangeVisibilityAsync(queue.Value.Name, entry.ReceiptHandle, entry.VisibilityTimeout.Value, request.CancellationToken);
+            if (changed.Ok)
+            {
+                result.Successful.Add(new SqsBatchResultEntry { Id = entry.Id });
+            }
+            else
+            {
+                result.Failed.Add(BatchError(entry.Id!, changed.Error));
+            }
+        }
+
+        return JsonReply.Of(result, SqsJson.Default.SqsDeleteBatchResult);
+    }
+
+    private static async Task<Result<JsonReply>> TagQueue(JsonRequest request, SqsRequest input, QueueService queues)
+    {
+        if (input.QueueUrl is null || input.QueueTags is null)
+        {
+            return QueueErrors.MissingParameter(input.QueueUrl is null ? "QueueUrl" : "Tags");
+        }
+
+        var tagged = await queues.ChangeTagsAsync(input.QueueUrl, input.QueueTags, [], request.CancellationToken);
+        return tagged.Ok ? JsonReply.Empty : tagged.Error;
+    }
+
+    private static async Task<Result<JsonReply>> UntagQueue(JsonRequest request, SqsRequest input, QueueService queues)
+    {
+        if (input.QueueUrl is null || input.TagKeys is null)
+        {
+            return QueueErrors.MissingParameter(input.QueueUrl is null ? "QueueUrl" : "TagKeys");
+        }
+
+        var untagged = await queues.ChangeTagsAsync(input.QueueUrl, new Dictionary<string, string>(), input.TagKeys, request.CancellationToken);
+        return untagged.Ok ? JsonReply.Empty : untagged.Error;
+    }
+
+    private static async Task<Result<JsonReply>> ListQueueTags(JsonRequest request, SqsRequest input, QueueService queues)
+    {
+        if (input.QueueUrl is null)
+        {
+            return QueueErrors.MissingParameter("QueueUrl");
+        }
+
+        var tags = await queues.ListTagsAsync(input.QueueUrl, request.CancellationToken);
+        if (!tags.Ok)
+        {
+            return tags.Error;
+        }
+
+        return JsonReply.Of(new SqsTagsResult { Tags = tags.Value.Count == 0 ? null : tags.Value.ToDictionary(StringComparer.Ordinal) }, SqsJson.Default.SqsTagsResult);
     }
 }

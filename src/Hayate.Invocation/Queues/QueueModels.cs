@@ -71,6 +71,9 @@ public static class QueueErrors
 
     public static LambdaError MessageNotInflight() => new("MessageNotInflight", 400, "The message referred to isn't in flight.");
 
+    public static LambdaError PurgeQueueInProgress(string name) =>
+        new("PurgeQueueInProgress", 400, $"Only one PurgeQueue operation on {name} is allowed every 60 seconds.");
+
     public static LambdaError InvalidMessageContents(string message) => new("InvalidMessageContents", 400, message);
 }
 

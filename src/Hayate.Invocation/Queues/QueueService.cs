@@ -13,7 +13,7 @@ namespace Hayate.Invocation.Queues;
 /// The built-in SQS-compatible queue service: durable queues in the store, long-poll receivers
 /// woken in memory when a message is sent or becomes visible. Queues are named by name, ARN or URL.
 /// </summary>
-public sealed class QueueService(IQueueStore store, AccountOptions account, TimeProvider time)
+public sealed class QueueService(IQueueStore store, AccountOptions account, TimeProvider time) : IDisposable
 {
     public const int MaxWaitSeconds = 20;
     private const long DedupWindowMs = 5 * 60 * 1000;
@@ -51,7 +51,12 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed",
     };
 
-    private readonly ConcurrentDictionary<string, Signal> _signals = new(StringComparer.Ordinal);
+    public const int MaxTags = 50;
+    private const long PurgeIntervalMs = 60 * 1000;
+
+    private readonly WakeSignals _signals = new();
+    private readonly ConcurrentDictionary<string, long> _purgedAt = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _tagGate = new(1, 1);
 
     public AccountOptions Account => account;
 
@@ -71,9 +76,18 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         return slash < 0 ? queue : queue.TrimEnd('/')[(slash + 1)..];
     }
 
-    public async Task<Result<QueueInfo>> CreateQueueAsync(string name, IReadOnlyDictionary<string, string>? attributes, CancellationToken cancellationToken)
+    public Task<Result<QueueInfo>> CreateQueueAsync(string name, IReadOnlyDictionary<string, string>? attributes, CancellationToken cancellationToken) =>
+        CreateQueueAsync(name, attributes, null, cancellationToken);
+
+    /// <summary>Creates the queue with its attributes and tags; a queue of that name with the same attributes is returned as it is.</summary>
+    public async Task<Result<QueueInfo>> CreateQueueAsync(string name, IReadOnlyDictionary<string, string>? attributes, IReadOnlyDictionary<string, string>? tags, CancellationToken cancellationToken)
     {
         attributes ??= new Dictionary<string, string>();
+        if (tags is not null && ValidateTags(name, tags, tags.Count) is { } badTags)
+        {
+            return badTags;
+        }
+
         var fifoName = name.EndsWith(".fifo", StringComparison.Ordinal);
         var bare = fifoName ? name[..^5] : name;
         if (bare.Length is 0 or > 75 || !bare.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
@@ -116,7 +130,87 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
             return existing;
         }
 
+        if (tags is { Count: > 0 })
+        {
+            await store.SetTagsAsync(name, JsonSerializer.Serialize(tags.ToDictionary(StringComparer.Ordinal), QueueJson.Default.DictionaryStringString), cancellationToken);
+        }
+
         return await GetQueueAsync(name, cancellationToken);
+    }
+
+    public async Task<Result<IReadOnlyDictionary<string, string>>> ListTagsAsync(string queue, CancellationToken cancellationToken)
+    {
+        var tags = await store.GetTagsAsync(NameOf(queue), cancellationToken);
+        return tags is null
+            ? QueueErrors.QueueDoesNotExist()
+            : Result.Of<IReadOnlyDictionary<string, string>>(JsonSerializer.Deserialize(tags, QueueJson.Default.DictionaryStringString) ?? []);
+    }
+
+    /// <summary>Adds or overwrites tags (TagQueue) and removes tag keys (UntagQueue), one change at a time.</summary>
+    public async Task<Result<bool>> ChangeTagsAsync(string queue, IReadOnlyDictionary<string, string> add, IReadOnlyCollection<string> remove, CancellationToken cancellationToken)
+    {
+        var name = NameOf(queue);
+        await _tagGate.WaitAsync(cancellationToken);
+        try
+        {
+            var stored = await store.GetTagsAsync(name, cancellationToken);
+            if (stored is null)
+            {
+                return QueueErrors.QueueDoesNotExist();
+            }
+
+            var tags = JsonSerializer.Deserialize(stored, QueueJson.Default.DictionaryStringString) ?? [];
+            foreach (var key in remove)
+            {
+                tags.Remove(key);
+            }
+
+            var count = tags.Keys.Union(add.Keys, StringComparer.Ordinal).Count();
+            if (ValidateTags(name, add, count) is { } invalid)
+            {
+                return invalid;
+            }
+
+            foreach (var (key, value) in add)
+            {
+                tags[key] = value;
+            }
+
+            await store.SetTagsAsync(name, JsonSerializer.Serialize(tags, QueueJson.Default.DictionaryStringString), cancellationToken);
+            return true;
+        }
+        finally
+        {
+            _tagGate.Release();
+        }
+    }
+
+    private static LambdaError? ValidateTags(string queue, IReadOnlyDictionary<string, string> tags, int total)
+    {
+        if (total > MaxTags)
+        {
+            return QueueErrors.InvalidParameterValue($"Too many tags added for queue {queue}: a queue can have at most {MaxTags} tags.");
+        }
+
+        foreach (var (key, value) in tags)
+        {
+            if (key.Length is 0 or > 128)
+            {
+                return QueueErrors.InvalidParameterValue($"Tag keys must be between 1 and 128 characters in length: {key}");
+            }
+
+            if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
+            {
+                return QueueErrors.InvalidParameterValue($"Tag keys may not begin with the reserved prefix aws: {key}");
+            }
+
+            if (value.Length > 256)
+            {
+                return QueueErrors.InvalidParameterValue($"Tag values must be at most 256 characters in length: the value of {key} has {value.Length}.");
+            }
+        }
+
+        return null;
     }
 
     public async Task<Result<QueueInfo>> GetQueueAsync(string queue, CancellationToken cancellationToken)
@@ -141,6 +235,7 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
             return QueueErrors.QueueDoesNotExist();
         }
 
+        _purgedAt.TryRemove(name, out _);
         Wake(name);
         return true;
     }
@@ -316,7 +411,7 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         var deadline = Now() + (wait * 1000L);
         while (true)
         {
-            var signal = SignalOf(info.Name).Task;
+            var signal = _signals.Next(info.Name);
             var now = Now();
             var (received, moved) = await store.ReceiveAsync(info.Name, new ReceiveSpec(options.MaxMessages, now, now + (visibility * 1000L), info.Fifo, maxReceives, deadLetter, deadLetterRetention), cancellationToken);
             if (moved > 0 && deadLetter is not null)
@@ -398,6 +493,14 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         if (!found.Ok)
         {
             return found.Error;
+        }
+
+        // Once a minute per queue, as on SQS.
+        var now = Now();
+        var last = _purgedAt.GetOrAdd(found.Value.Name, 0);
+        if (now - last < PurgeIntervalMs || !_purgedAt.TryUpdate(found.Value.Name, now, last))
+        {
+            return QueueErrors.PurgeQueueInProgress(found.Value.Name);
         }
 
         await store.PurgeAsync(found.Value.Name, cancellationToken);
@@ -596,24 +699,7 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
 
     private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private TaskCompletionSource SignalOf(string queue) => _signals.GetOrAdd(queue, _ => new Signal()).Current;
+    private void Wake(string queue) => _signals.Wake(queue);
 
-    private void Wake(string queue)
-    {
-        if (_signals.TryGetValue(queue, out var signal))
-        {
-            signal.Fire();
-        }
-    }
-
-    /// <summary>A wake-up for every receiver waiting on one queue: fired and replaced on each send.</summary>
-    private sealed class Signal
-    {
-        private TaskCompletionSource _current = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Current => Volatile.Read(ref _current);
-
-        public void Fire() =>
-            Interlocked.Exchange(ref _current, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-    }
+    public void Dispose() => _tagGate.Dispose();
 }

@@ -50,6 +50,11 @@ public interface IQueueStore
 
     Task<bool> UpdateQueueAsync(string name, string attributes, long modifiedAt, CancellationToken cancellationToken);
 
+    /// <summary>The queue's tags as the JSON object the queue service wrote (null: no such queue).</summary>
+    Task<string?> GetTagsAsync(string name, CancellationToken cancellationToken);
+
+    Task<bool> SetTagsAsync(string name, string tags, CancellationToken cancellationToken);
+
     Task AddMessageAsync(string queue, StoredMessage message, CancellationToken cancellationToken);
 
     /// <summary>Adds a FIFO message unless one with the same deduplication id arrived after <paramref name="dedupSince"/>.</summary>

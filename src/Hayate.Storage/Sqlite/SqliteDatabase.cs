@@ -189,6 +189,9 @@ public sealed class SqliteDatabase
             PRIMARY KEY (uuid, shard_id)
         ) WITHOUT ROWID;
         """,
+        """
+        ALTER TABLE sqs_queues ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+        """,
     ];
 
     public SqliteDatabase(string path)

@@ -72,6 +72,25 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    public async Task<string?> GetTagsAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT tags FROM sqs_queues WHERE name = $n;";
+        command.Parameters.AddWithValue("$n", name);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task<bool> SetTagsAsync(string name, string tags, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE sqs_queues SET tags = $t WHERE name = $n;";
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$t", tags);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     public async Task AddMessageAsync(string queue, StoredMessage message, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);

@@ -1,0 +1,84 @@
+using Hayate.Invocation.Functions;
+using Hayate.Invocation.Queues;
+using Hayate.Invocation.Streams;
+using Hayate.Storage.Sqlite;
+
+namespace Hayate.Core.Tests;
+
+/// <summary>What time takes away: expired messages and records, stale shard iterators. Real SQLite, a clock the test moves.</summary>
+public sealed class RetentionTests : IAsyncLifetime, IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "hayate-retention-" + Guid.NewGuid().ToString("N"));
+    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+    private SqliteDatabase _database = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Directory.CreateDirectory(_directory);
+        _database = new SqliteDatabase(Path.Combine(_directory, "hayate.db"));
+        await _database.InitializeAsync(CancellationToken.None);
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Queue_MessagesOlderThanTheRetentionPeriod_AreGone_YoungerOnesStay()
+    {
+        using var queues = new QueueService(new SqliteQueueStore(_database), new AccountOptions(), _clock);
+        var created = await queues.CreateQueueAsync("short", new Dictionary<string, string> { ["MessageRetentionPeriod"] = "60" }, CancellationToken.None);
+        Assert.True(created.Ok);
+        Assert.True((await queues.SendAsync("short", "old")).Ok);
+        _clock.Advance(TimeSpan.FromSeconds(45));
+        Assert.True((await queues.SendAsync("short", "young")).Ok);
+
+        _clock.Advance(TimeSpan.FromSeconds(20));
+        var received = await queues.ReceiveAsync("short", new QueueReceiveOptions { MaxMessages = 10 });
+        Assert.True(received.Ok);
+        Assert.Equal(["young"], received.Value.Select(m => m.Body));
+
+        _clock.Advance(TimeSpan.FromSeconds(60));
+        var counts = await queues.GetAttributesAsync("short", ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"], CancellationToken.None);
+        Assert.Equal("0", counts.Value!["ApproximateNumberOfMessages"]);
+        Assert.Equal("0", counts.Value!["ApproximateNumberOfMessagesNotVisible"]);
+    }
+
+    [Fact]
+    public async Task Stream_RecordsOlderThan24Hours_AreNotRead_AndIteratorsExpireAfterFiveMinutes()
+    {
+        var streams = new StreamService(new SqliteStreamStore(_database), new AccountOptions(), _clock);
+        Assert.True((await streams.CreateAsync("s", 1, null, CancellationToken.None)).Ok);
+        Assert.True((await streams.PutAsync("s", [new StreamPut("old"u8.ToArray(), "k", null)], CancellationToken.None)).Ok);
+        _clock.Advance(TimeSpan.FromHours(23));
+        Assert.True((await streams.PutAsync("s", [new StreamPut("young"u8.ToArray(), "k", null)], CancellationToken.None)).Ok);
+
+        var iterator = await streams.GetShardIteratorAsync("s", "shardId-000000000000", "TRIM_HORIZON", null, null, CancellationToken.None);
+        Assert.True(iterator.Ok);
+        _clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        var expired = await streams.GetRecordsAsync(iterator.Value, 100, CancellationToken.None);
+        Assert.Equal("ExpiredIteratorException", expired.Error?.Type);
+
+        var fresh = await streams.GetShardIteratorAsync("s", "shardId-000000000000", "TRIM_HORIZON", null, null, CancellationToken.None);
+        var read = await streams.GetRecordsAsync(fresh.Value!, 100, CancellationToken.None);
+        Assert.True(read.Ok);
+        Assert.Equal(["young"], read.Value.Records.Select(r => System.Text.Encoding.UTF8.GetString(r.Data)));
+
+        // The mapping's reader sees the same stream.
+        var mapped = await streams.ReadAsync("s", "shardId-000000000000", null, 100, CancellationToken.None);
+        Assert.Single(mapped.Value!);
+    }
+
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        private DateTimeOffset _now = start;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}
