@@ -72,13 +72,4 @@ public sealed class RetentionTests : IAsyncLifetime, IDisposable
         var mapped = await streams.ReadAsync("s", "shardId-000000000000", null, 100, CancellationToken.None);
         Assert.Single(mapped.Value!);
     }
-
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
 }

@@ -253,47 +253,82 @@ public sealed class SqsTests(SharedServer shared)
     }
 
     [Fact]
-    public async Task ChangeMessageVisibility_AndItsBatch_RevealOrHideReceivedMessages()
+    public async Task ChangeMessageVisibility_ZeroShowsAtOnceAndLongerHides_BadHandlesAnswerSqsErrors()
     {
         var name = Names.New("cmv");
         var json = await SqsAsync(shared.Endpoint, $$$"""
-            url = sqs.create_queue(QueueName='{{{name}}}', Attributes={'VisibilityTimeout': '30'})['QueueUrl']
-            for body in ['m1', 'm2', 'm3']:
-                sqs.send_message(QueueUrl=url, MessageBody=body)
-            got = {m['Body']: m for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)['Messages']}
-            out = {'first': sorted(got)}
-            out['hidden'] = len(sqs.receive_message(QueueUrl=url).get('Messages', []))
-            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got['m1']['ReceiptHandle'], VisibilityTimeout=0)
-            out['revealed'] = [m['Body'] for m in sqs.receive_message(QueueUrl=url, VisibilityTimeout=1).get('Messages', [])]
-            again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=3)['Messages']
-            out['again'] = [m['Body'] for m in again]
-            # Extended before its 1 s ran out: stays hidden.
-            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again[0]['ReceiptHandle'], VisibilityTimeout=30)
-            time.sleep(1.5)
-            out['extended'] = sqs.receive_message(QueueUrl=url).get('Messages', [])
-            batch = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-                {'Id': 'two', 'ReceiptHandle': got['m2']['ReceiptHandle'], 'VisibilityTimeout': 0},
-                {'Id': 'bogus', 'ReceiptHandle': 'not-a-receipt-handle', 'VisibilityTimeout': 0}])
-            out['batch_ok'] = [e['Id'] for e in batch['Successful']]
-            out['batch_failed'] = [[e['Id'], e['Code'], e['SenderFault']] for e in batch['Failed']]
-            out['after_batch'] = [m['Body'] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get('Messages', [])]
-            out['bad_handle'] = qerr(lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle='not-a-receipt-handle', VisibilityTimeout=0))
-            out['too_long'] = qerr(lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=got['m3']['ReceiptHandle'], VisibilityTimeout=43201))
-            out['dup_ids'] = qerr(lambda: sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
-                {'Id': 'x', 'ReceiptHandle': got['m3']['ReceiptHandle'], 'VisibilityTimeout': 0}] * 2))
-            print(json.dumps(out))
+            url = sqs.create_queue(QueueName='{{{name}}}')['QueueUrl']
+            sqs.send_message(QueueUrl=url, MessageBody='m')
+            first = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)['Messages'][0]
+            hidden = sqs.receive_message(QueueUrl=url).get('Messages', [])
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first['ReceiptHandle'], VisibilityTimeout=0)
+            again = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1, AttributeNames=['ApproximateReceiveCount'])['Messages'][0]
+            stale = qerr(lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first['ReceiptHandle'], VisibilityTimeout=0))
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again['ReceiptHandle'], VisibilityTimeout=30)
+            t = time.time()
+            extended = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=3).get('Messages', [])
+            waited = time.time() - t
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again['ReceiptHandle'], VisibilityTimeout=0)
+            visible = qerr(lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=again['ReceiptHandle'], VisibilityTimeout=10))
+            garbage = qerr(lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle='garbage', VisibilityTimeout=10))
+            last = sqs.receive_message(QueueUrl=url)['Messages'][0]
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=last['ReceiptHandle'])
+            try:
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=last['ReceiptHandle'], VisibilityTimeout=10)
+                deleted = None
+            except botocore.exceptions.ClientError as e:
+                deleted = [type(e).__name__, e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'], e.response['Error']['Message']]
+            print(json.dumps({'hidden': len(hidden), 'count': again['Attributes']['ApproximateReceiveCount'], 'stale': stale,
+                'extended': len(extended), 'waited': waited, 'visible': visible, 'garbage': garbage, 'deleted': deleted}))
             """);
-        Assert.Equal("""["m1","m2","m3"]""", json["first"]!.ToJsonString());
         Assert.Equal(0, json["hidden"]!.GetValue<int>());
-        Assert.Equal("""["m1"]""", json["revealed"]!.ToJsonString());
-        Assert.Equal("""["m1"]""", json["again"]!.ToJsonString());
-        Assert.Equal("[]", json["extended"]!.ToJsonString());
-        Assert.Equal("""["two"]""", json["batch_ok"]!.ToJsonString());
-        Assert.Equal("""[["bogus","ReceiptHandleIsInvalid",true]]""", json["batch_failed"]!.ToJsonString());
-        Assert.Equal("""["m2"]""", json["after_batch"]!.ToJsonString());
-        Assert.Equal("""["ReceiptHandleIsInvalid","ReceiptHandleIsInvalid",400]""", json["bad_handle"]!.ToJsonString());
-        Assert.Equal("InvalidParameterValue", json["too_long"]![1]!.GetValue<string>());
-        Assert.Equal("AWS.SimpleQueueService.BatchEntryIdsNotDistinct", json["dup_ids"]![1]!.GetValue<string>());
+        Assert.Equal("2", json["count"]!.GetValue<string>());
+        Assert.Equal(0, json["extended"]!.GetValue<int>());
+        Assert.InRange(json["waited"]!.GetValue<double>(), 2.5, 10);
+        Assert.Equal("[\"MessageNotInflight\",\"AWS.SimpleQueueService.MessageNotInflight\",400]", json["visible"]!.ToJsonString());
+        Assert.Equal("[\"ReceiptHandleIsInvalid\",\"ReceiptHandleIsInvalid\",400]", json["garbage"]!.ToJsonString());
+        // A well-formed handle whose message is gone is not ReceiptHandleIsInvalid on SQS but InvalidParameterValue.
+        Assert.Equal("[\"ClientError\",\"InvalidParameterValue\",400]", json["stale"]!.ToJsonString());
+        Assert.Equal("InvalidParameterValue", json["deleted"]![1]!.GetValue<string>());
+        Assert.EndsWith("Reason: Message does not exist or is not available for visibility timeout change.", json["deleted"]![3]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ChangeMessageVisibilityBatch_PerEntryOutcomes_AndBatchRules()
+    {
+        var name = Names.New("cmvb");
+        var json = await SqsAsync(shared.Endpoint, $$$"""
+            url = sqs.create_queue(QueueName='{{{name}}}')['QueueUrl']
+            sqs.send_message_batch(QueueUrl=url, Entries=[{'Id': str(i), 'MessageBody': 'm' + str(i)} for i in range(3)])
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)['Messages']
+            by = {m['Body']: m['ReceiptHandle'] for m in got}
+            result = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                {'Id': 'show0', 'ReceiptHandle': by['m0'], 'VisibilityTimeout': 0},
+                {'Id': 'show1', 'ReceiptHandle': by['m1'], 'VisibilityTimeout': 0},
+                {'Id': 'keep2', 'ReceiptHandle': by['m2'], 'VisibilityTimeout': 60},
+                {'Id': 'bad', 'ReceiptHandle': 'garbage', 'VisibilityTimeout': 0},
+                {'Id': 'range', 'ReceiptHandle': by['m2'], 'VisibilityTimeout': 43201}])
+            again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get('Messages', [])
+            entry = {'ReceiptHandle': by['m2'], 'VisibilityTimeout': 0}
+            many = qerr(lambda: sqs.change_message_visibility_batch(QueueUrl=url, Entries=[dict(entry, Id='e' + str(i)) for i in range(11)]))
+            dup = qerr(lambda: sqs.change_message_visibility_batch(QueueUrl=url, Entries=[dict(entry, Id='a'), dict(entry, Id='a')]))
+            empty = qerr(lambda: sqs.change_message_visibility_batch(QueueUrl=url, Entries=[]))
+            missing = qerr(lambda: sqs.change_message_visibility_batch(QueueUrl=url + '-absent', Entries=[dict(entry, Id='a')]))
+            still = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['ApproximateNumberOfMessagesNotVisible'])['Attributes']['ApproximateNumberOfMessagesNotVisible']
+            print(json.dumps({'received': len(got), 'ok': sorted(s['Id'] for s in result['Successful']),
+                'failed': sorted([f['Id'], f['Code'], f['SenderFault']] for f in result['Failed']),
+                'again': sorted(m['Body'] for m in again), 'many': many, 'dup': dup, 'empty': empty, 'missing': missing, 'inflight': still}))
+            """);
+        Assert.Equal(3, json["received"]!.GetValue<int>());
+        Assert.Equal("[\"keep2\",\"show0\",\"show1\"]", json["ok"]!.ToJsonString());
+        Assert.Equal("[[\"bad\",\"ReceiptHandleIsInvalid\",true],[\"range\",\"InvalidParameterValue\",true]]", json["failed"]!.ToJsonString());
+        Assert.Equal("[\"m0\",\"m1\"]", json["again"]!.ToJsonString());
+        Assert.Equal("[\"TooManyEntriesInBatchRequest\",\"AWS.SimpleQueueService.TooManyEntriesInBatchRequest\",400]", json["many"]!.ToJsonString());
+        Assert.Equal("[\"BatchEntryIdsNotDistinct\",\"AWS.SimpleQueueService.BatchEntryIdsNotDistinct\",400]", json["dup"]!.ToJsonString());
+        Assert.Equal("[\"EmptyBatchRequest\",\"AWS.SimpleQueueService.EmptyBatchRequest\",400]", json["empty"]!.ToJsonString());
+        Assert.Equal("QueueDoesNotExist", json["missing"]![0]!.GetValue<string>());
+        // The failed batches changed nothing: m2 (kept for 60 s) and the m0, m1 just received are all in flight.
+        Assert.Equal("3", json["inflight"]!.GetValue<string>());
     }
 
     [Fact]

@@ -225,11 +225,11 @@ public static class SqsEndpoints
         SequenceNumber = sent.SequenceNumber,
     };
 
-    private static LambdaError? ValidateBatch(List<SqsBatchEntry>? entries)
+    private static LambdaError? ValidateBatch(string operation, List<SqsBatchEntry>? entries)
     {
         if (entries is null || entries.Count == 0)
         {
-            return new LambdaError("EmptyBatchRequest", 400, "There should be at least one SendMessageBatchRequestEntry in the request.");
+            return new LambdaError("EmptyBatchRequest", 400, $"There should be at least one {operation}RequestEntry in the request.");
         }
 
         if (entries.Count > MaxBatchEntries)
@@ -265,7 +265,7 @@ public static class SqsEndpoints
             return QueueErrors.MissingParameter("QueueUrl");
         }
 
-        if (ValidateBatch(input.Entries) is { } invalid)
+        if (ValidateBatch(request.Operation, input.Entries) is { } invalid)
         {
             return invalid;
         }
@@ -355,7 +355,7 @@ public static class SqsEndpoints
             return QueueErrors.MissingParameter("QueueUrl");
         }
 
-        if (ValidateBatch(input.Entries) is { } invalid)
+        if (ValidateBatch(request.Operation, input.Entries) is { } invalid)
         {
             return invalid;
         }
@@ -414,7 +414,7 @@ public static class SqsEndpoints
             return QueueErrors.MissingParameter("QueueUrl");
         }
 
-        if (ValidateBatch(input.Entries) is { } invalid)
+        if (ValidateBatch(request.Operation, input.Entries) is { } invalid)
         {
             return invalid;
         }

@@ -71,6 +71,10 @@ public static class QueueErrors
 
     public static LambdaError MessageNotInflight() => new("MessageNotInflight", 400, "The message referred to isn't in flight.");
 
+    /// <summary>A well-formed handle whose message is gone (deleted, expired, or received again since): what SQS answers a visibility change with.</summary>
+    public static LambdaError MessageNotAvailable(string handle) =>
+        InvalidParameterValue($"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.");
+
     public static LambdaError PurgeQueueInProgress(string name) =>
         new("PurgeQueueInProgress", 400, $"Only one PurgeQueue operation on {name} is allowed every 60 seconds.");
 

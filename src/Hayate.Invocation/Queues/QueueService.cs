@@ -267,6 +267,12 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         }
 
         await store.UpdateQueueAsync(stored.Name, JsonSerializer.Serialize(current, QueueJson.Default.DictionaryStringString), time.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
+        if (attributes.TryGetValue("MessageRetentionPeriod", out var retention))
+        {
+            // SQS applies a changed retention to the messages already in the queue: a shorter one expires those older than it.
+            await store.SetRetentionAsync(stored.Name, long.Parse(retention, CultureInfo.InvariantCulture) * 1000, cancellationToken);
+        }
+
         Wake(stored.Name);
         return true;
     }
@@ -483,7 +489,7 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
             case ReceiptOutcome.NotInFlight:
                 return QueueErrors.MessageNotInflight();
             default:
-                return QueueErrors.ReceiptHandleIsInvalid(receiptHandle);
+                return QueueErrors.MessageNotAvailable(receiptHandle);
         }
     }
 

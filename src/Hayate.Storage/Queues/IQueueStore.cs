@@ -50,6 +50,9 @@ public interface IQueueStore
 
     Task<bool> UpdateQueueAsync(string name, string attributes, long modifiedAt, CancellationToken cancellationToken);
 
+    /// <summary>Re-dates every message of the queue to expire <paramref name="retentionMs"/> after it was sent.</summary>
+    Task SetRetentionAsync(string queue, long retentionMs, CancellationToken cancellationToken);
+
     /// <summary>The queue's tags as the JSON object the queue service wrote (null: no such queue).</summary>
     Task<string?> GetTagsAsync(string name, CancellationToken cancellationToken);
 

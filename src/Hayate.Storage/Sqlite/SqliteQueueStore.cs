@@ -72,6 +72,16 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    public async Task SetRetentionAsync(string queue, long retentionMs, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE sqs_messages SET expires_at = sent_at + $r WHERE queue_name = $q;";
+        command.Parameters.AddWithValue("$q", queue);
+        command.Parameters.AddWithValue("$r", retentionMs);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task<string?> GetTagsAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
