@@ -110,7 +110,11 @@ public sealed class EventSourceMappingTests(SharedServer shared)
         Assert.Equal(5, cli.Json["BatchSize"]!.GetValue<int>());
         var listed = await Clients.AwsAsync(shared.Endpoint, "lambda", "list-event-source-mappings", "--function-name", fn);
         Assert.Single(listed.Json["EventSourceMappings"]!.AsArray());
-        foreach (var body in new[] { "{not json", """{"FunctionName": 5}""", $$"""{"FunctionName": "{{fn}}", "EventSourceArn": "{{queueArn}}", "BatchSize": 0}""" })
+        foreach (var body in new[]
+        {
+            "{not json", """{"FunctionName": 5}""", $$"""{"FunctionName": "{{fn}}", "EventSourceArn": "{{queueArn}}", "BatchSize": 0}""",
+            $$"""{"FunctionName": "{{fn}}", "EventSourceArn": "arn:aws:kinesis:us-east-1:000000000000:stream/s", "StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": 1e20}""",
+        })
         {
             using var response = await shared.Http.PostAsync("2015-03-31/event-source-mappings", new StringContent(body));
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -175,6 +179,34 @@ public sealed class EventSourceMappingTests(SharedServer shared)
         // The failing function saw the message twice (maxReceiveCount), a visibility timeout apart.
         var attempts = (await LogLinesAsync(shared.Http, failing)).Count(l => l == """BATCH ["poison"]""");
         Assert.Equal(2, attempts);
+    }
+
+    [Fact]
+    public async Task SqsMapping_ABatchLargerThanOneInvokeCarries_IsSplit_AndEveryMessageArrivesOnce()
+    {
+        var fn = Names.New("esmbig");
+        await shared.CreateFunctionAsync(fn, "python3.12", "app.handler", Zip.Of(("app.py", """
+            import json
+            def handler(event, context):
+                print('BATCH ' + json.dumps([r['body'][:3] for r in event['Records']]))
+            """)));
+        var result = await Clients.Boto3Async(shared.Endpoint, Clients3 + "\n" + $$"""
+            url, arn = queue('{{fn}}')
+            # Ten messages of 700,000 bytes (some characters outside ASCII): 7 MB, past the 6 MB one invoke carries.
+            for i in range(10):
+                sqs.send_message(QueueUrl=url, MessageBody=f'{i:03d}' + 'é' * 100_000 + 'x' * 499_997)
+            lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName='{{fn}}', BatchSize=10)
+            end = time.time() + 30
+            while time.time() < end and counts(url) != [0, 0]:
+                time.sleep(0.2)
+            print(json.dumps({'left': counts(url)}))
+            """);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal("[0,0]", result.Json["left"]!.ToJsonString());
+        var batches = (await LogLinesAsync(shared.Http, fn)).Where(l => l.StartsWith("BATCH ", StringComparison.Ordinal))
+            .Select(l => JsonNode.Parse(l[6..])!.AsArray().Select(b => b!.GetValue<string>()).ToList()).ToList();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"{i:D3}"), batches.SelectMany(b => b).Order(StringComparer.Ordinal));
+        Assert.True(batches.Count >= 2, $"one invoke cannot carry 7 MB; batches: {batches.Count}");
     }
 
     [Fact]

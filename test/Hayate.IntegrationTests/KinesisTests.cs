@@ -119,6 +119,8 @@ public sealed class KinesisTests(SharedServer shared)
             d = kinesis.describe_stream(StreamName=f'{p}-0')['StreamDescription']
             out['described'] = [d['StreamStatus'], d['StreamARN'], d['RetentionPeriodHours'], d['StreamModeDetails']['StreamMode'], len(d['Shards']), d['HasMoreShards'],
                 d['Shards'][0]['HashKeyRange']['StartingHashKey'], d['Shards'][1]['HashKeyRange']['EndingHashKey'], str(2**128 - 1)]
+            # Kinesis halves the space exactly: shard 0 ends at 2^127 - 1.
+            out['halves'] = [d['Shards'][0]['HashKeyRange']['EndingHashKey'] == str(2**127 - 1), d['Shards'][1]['HashKeyRange']['StartingHashKey'] == str(2**127)]
             out['od_mode'] = kinesis.describe_stream_summary(StreamName=f'{p}-od')['StreamDescriptionSummary']['StreamModeDetails']['StreamMode']
             out['exists'] = kerr(lambda: kinesis.create_stream(StreamName=f'{p}-0', ShardCount=1))
             out['missing'] = kerr(lambda: kinesis.describe_stream(StreamName=f'{p}-none'))
@@ -153,6 +155,7 @@ public sealed class KinesisTests(SharedServer shared)
         Assert.Equal("0", described[6]!.GetValue<string>());
         Assert.Equal(described[8]!.GetValue<string>(), described[7]!.GetValue<string>());
         Assert.Equal("ON_DEMAND", json["od_mode"]!.GetValue<string>());
+        Assert.Equal("[true,true]", json["halves"]!.ToJsonString());
         AssertError(json["token_and_name"], "InvalidArgumentException", "NextToken and StreamName cannot be provided together.");
 
         AssertError(json["exists"], "ResourceInUseException", "already exists");
@@ -185,6 +188,7 @@ public sealed class KinesisTests(SharedServer shared)
             ("PutRecord", "{not json", "SerializationException"),
             ("CreateStream", $$$"""{"StreamName": "{{{prefix}}}-z", "ShardCount": 0}""", "ValidationException"),
             ("CreateStream", $$$"""{"StreamName": "{{{prefix}}}-z", "ShardCount": "two"}""", "SerializationException"),
+            ("GetShardIterator", $$$"""{"StreamName": "{{{prefix}}}-0", "ShardId": "shardId-000000000000", "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": 1e20}""", "InvalidArgumentException"),
         })
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent(body) };
@@ -217,6 +221,34 @@ public sealed class KinesisTests(SharedServer shared)
             """);
         Assert.Equal(Enumerable.Range(0, 100).Select(i => $"d{i}").Append("after"), after["data"]!.AsArray().Select(d => d!.GetValue<string>()));
         Assert.True(string.CompareOrdinal(after["more"]!.GetValue<string>(), before["last"]!.GetValue<string>()) > 0);
+    }
+
+    [Fact]
+    public async Task GetRecords_StopsAt10MiB_AndARecreatedStreamNumbersPastTheOldOne()
+    {
+        var name = Names.New("kbig");
+        var json = await KinesisAsync(shared.Endpoint, $$"""
+            s = '{{name}}'
+            kinesis.create_stream(StreamName=s, ShardCount=1)
+            for chunk in range(3):
+                kinesis.put_records(StreamName=s, Records=[{'Data': bytes([chunk * 4 + i]) * 1_000_000, 'PartitionKey': 'k'} for i in range(4)])
+            it = kinesis.get_shard_iterator(StreamName=s, ShardId='shardId-000000000000', ShardIteratorType='TRIM_HORIZON')['ShardIterator']
+            first = kinesis.get_records(ShardIterator=it)
+            second = kinesis.get_records(ShardIterator=first['NextShardIterator'])
+            old = first['Records'][-1]['SequenceNumber']
+            kinesis.delete_stream(StreamName=s)
+            kinesis.create_stream(StreamName=s, ShardCount=1)
+            time.sleep(0.01)
+            new = kinesis.put_record(StreamName=s, Data=b'new', PartitionKey='k')['SequenceNumber']
+            # An old position on the new stream reads it from the start rather than skipping its records.
+            after_old = read_all(s, 'shardId-000000000000', 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber=old)
+            print(json.dumps({'first': [r['Data'][0] for r in first['Records']], 'behind': first['MillisBehindLatest'] >= 0,
+                'second': [r['Data'][0] for r in second['Records']], 'newer': new > old, 'after_old': [r['Data'].decode() for r in after_old]}))
+            """);
+        Assert.Equal("[0,1,2,3,4,5,6,7,8,9]", json["first"]!.ToJsonString());
+        Assert.Equal("[10,11]", json["second"]!.ToJsonString());
+        Assert.True(json["newer"]!.GetValue<bool>());
+        Assert.Equal("""["new"]""", json["after_old"]!.ToJsonString());
     }
 
     private static void AssertError(JsonNode? error, string code, string inMessage)

@@ -174,8 +174,15 @@ public sealed class StreamMappingTests(SharedServer shared)
             out['poison_seq'] = seqs[5]
             out['blocked'] = [r[2] for r in records(fn + '-block')]
             out['blocked_attempts'] = len(seen(fn + '-block', 'FAILED '))
+            # Disabled, the mapping stops retrying at once.
+            lambda_client.update_event_source_mapping(UUID=block['UUID'], Enabled=False)
+            wait_state(block['UUID'], 'Disabled')
+            time.sleep(0.5)
+            paused = len(seen(fn + '-block', 'FAILED '))
+            time.sleep(3)
+            out['disabled_attempts'] = len(seen(fn + '-block', 'FAILED ')) - paused
             # Lifting the limit on the blocked mapping lets the shard move on, in order.
-            lambda_client.update_event_source_mapping(UUID=block['UUID'], MaximumRetryAttempts=0)
+            lambda_client.update_event_source_mapping(UUID=block['UUID'], MaximumRetryAttempts=0, Enabled=True)
             wait_for(lambda: len(records(fn + '-block')) >= 9)
             out['released'] = [r[2] for r in records(fn + '-block')]
             print(json.dumps(out))
@@ -206,6 +213,7 @@ public sealed class StreamMappingTests(SharedServer shared)
         // Retried without limit, the poison held back every record behind it, until the limit was set.
         Assert.Equal("""["r0","r1","r2","r3","r4"]""", json["blocked"]!.ToJsonString());
         Assert.True(json["blocked_attempts"]!.GetValue<int>() >= 2);
+        Assert.Equal(0, json["disabled_attempts"]!.GetValue<int>());
         Assert.Equal("""["r0","r1","r2","r3","r4","r6","r7","r8","r9"]""", json["released"]!.ToJsonString());
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Hayate.Api.JsonProtocol;
 using Hayate.Core.Errors;
+using Hayate.Core.Functions;
 using Hayate.Invocation.Streams;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -333,7 +334,16 @@ public static class KinesisEndpoints
             return Missing("shardIteratorType");
         }
 
-        DateTimeOffset? timestamp = input.Timestamp is { } seconds ? DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(seconds * 1000)) : null;
+        DateTimeOffset? timestamp = null;
+        if (input.Timestamp is { } seconds)
+        {
+            timestamp = AwsTime.FromEpochSeconds(seconds);
+            if (timestamp is null)
+            {
+                return StreamErrors.InvalidArgument($"Timestamp {Text(seconds)} is not a valid time.");
+            }
+        }
+
         var iterator = await streams.GetShardIteratorAsync(name.Value, input.ShardId, input.ShardIteratorType, input.StartingSequenceNumber, timestamp, request.CancellationToken);
         return iterator.Ok
             ? JsonReply.Of(new KinesisShardIteratorResult { ShardIterator = iterator.Value }, KinesisJson.Default.KinesisShardIteratorResult)
@@ -391,6 +401,8 @@ public static class KinesisEndpoints
     private static double Seconds(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / 1000.0;
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Encode(string token) => Convert.ToBase64String(Encoding.UTF8.GetBytes(token));
 

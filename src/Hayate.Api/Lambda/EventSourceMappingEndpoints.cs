@@ -1,6 +1,7 @@
 using Hayate.Api.Wire;
 using Hayate.Core.Errors;
 using Hayate.Core.EventSources;
+using Hayate.Core.Functions;
 using Hayate.Invocation.EventSources;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -128,6 +129,11 @@ public static partial class LambdaEndpoints
             }
         }
 
+        if (r.StartingPositionTimestamp is { } at && AwsTime.FromEpochSeconds(at) is null)
+        {
+            return LambdaErrors.InvalidParameter($"StartingPositionTimestamp {at.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a valid time.");
+        }
+
         return new EventSourceSettings
         {
             Enabled = r.Enabled,
@@ -137,7 +143,7 @@ public static partial class LambdaEndpoints
             ScalingConfigGiven = r.ScalingConfig is not null,
             MaximumConcurrency = r.ScalingConfig?.MaximumConcurrency,
             StartingPosition = r.StartingPosition,
-            StartingPositionTimestamp = r.StartingPositionTimestamp is { } at ? DateTimeOffset.FromUnixTimeMilliseconds((long)(at * 1000)) : null,
+            StartingPositionTimestamp = r.StartingPositionTimestamp is { } seconds ? AwsTime.FromEpochSeconds(seconds) : null,
             ParallelizationFactor = r.ParallelizationFactor,
             MaximumRecordAgeInSeconds = r.MaximumRecordAgeInSeconds,
             MaximumRetryAttempts = r.MaximumRetryAttempts,

@@ -98,13 +98,15 @@ public sealed partial class EventSourceMappings(
             }
 
             await store.CreateAsync(mapping, checkpoints, cancellationToken);
+
+            // Under the gate, so that runners see changes in the order the store does, and never a deleted mapping's.
+            Settle(mapping);
         }
         finally
         {
             _gate.Release();
         }
 
-        Settle(mapping);
         return mapping;
     }
 
@@ -189,13 +191,14 @@ public sealed partial class EventSourceMappings(
             {
                 return NotFound();
             }
+
+            Settle(mapping);
         }
         finally
         {
             _gate.Release();
         }
 
-        Settle(mapping);
         return mapping;
     }
 
@@ -274,7 +277,7 @@ public sealed partial class EventSourceMappings(
     }
 
     private MappingRunner NewRunner(EventSourceMapping mapping) => mapping.Kind == EventSourceKind.Sqs
-        ? new SqsMappingRunner(mapping, invoker, queues, limiter.ReservedFor(mapping.FunctionName) ?? Math.Min(1000, limiter.Limit))
+        ? new SqsMappingRunner(mapping, invoker, queues, limiter.ReservedFor(mapping.FunctionName) ?? Math.Min(1000, limiter.Limit), logger)
         : new StreamMappingRunner(mapping, invoker, streams, queues, store, functions, time, logger);
 
     private async Task RemoveAsync(string uuid)

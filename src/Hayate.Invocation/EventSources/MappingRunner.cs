@@ -1,9 +1,12 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Hayate.Core.Errors;
 using Hayate.Core.EventSources;
 using Hayate.Core.Functions;
 using Hayate.Invocation.Invoking;
+using Microsoft.Extensions.Logging;
 
 namespace Hayate.Invocation.EventSources;
 
@@ -12,8 +15,14 @@ namespace Hayate.Invocation.EventSources;
 /// without a restart), waits while it is disabled, and invokes its function synchronously, as
 /// Lambda's pollers do.
 /// </summary>
-internal abstract class MappingRunner(EventSourceMapping mapping, Invoker invoker) : IDisposable
+internal abstract partial class MappingRunner(EventSourceMapping mapping, Invoker invoker, ILogger logger) : IDisposable
 {
+    /// <summary>How long a loop waits after an unexpected failure (a store error, say) before it goes on.</summary>
+    protected static readonly TimeSpan ProblemBackoff = TimeSpan.FromSeconds(1);
+
+    // Non-ASCII and HTML-sensitive characters as they are: payloads stay the size the limits assume.
+    private static readonly JsonSerializerOptions PayloadJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _tasks = [];
     private readonly Lock _tasksGate = new();
@@ -27,6 +36,8 @@ internal abstract class MappingRunner(EventSourceMapping mapping, Invoker invoke
     public string LastProcessingResult { get; protected set; } = "No records processed";
 
     protected CancellationToken Stopping => _stop.Token;
+
+    protected ILogger Logger => logger;
 
     /// <summary>Cancelled when the settings change, so that long waits take up the new ones at once.</summary>
     protected CancellationToken Changed => Volatile.Read(ref _changed).Token;
@@ -88,8 +99,46 @@ internal abstract class MappingRunner(EventSourceMapping mapping, Invoker invoke
                 catch (OperationCanceledException) when (_stop.IsCancellationRequested)
                 {
                 }
+                catch (Exception ex)
+                {
+                    // Loops survive their own failures (RecoverAsync); this is the last line, so that nothing ends silently.
+                    LastProcessingResult = Problem(ex);
+                    LogLoopEnded(logger, ex, Current.Uuid);
+                }
             }));
             return true;
+        }
+    }
+
+    /// <summary>
+    /// After an unexpected failure of one round of a loop: reports it (LastProcessingResult and the
+    /// server log) and waits a moment, so that the loop can go on rather than die.
+    /// </summary>
+    protected async Task RecoverAsync(Exception exception)
+    {
+        LastProcessingResult = Problem(exception);
+        LogRoundFailed(logger, exception, Current.Uuid);
+        await Delay(ProblemBackoff, Stopping);
+    }
+
+    private static string Problem(Exception exception) => $"PROBLEM: {exception.GetType().Name}: {exception.Message}";
+
+    /// <summary>
+    /// The payload of the first items that fit in a synchronous invoke (6 MB), and how many they are: at
+    /// least one. The rest is for the caller to hand back to its source.
+    /// </summary>
+    protected static (byte[] Payload, int Count) Fit<T>(List<T> items, Func<List<T>, JsonObject> eventOf)
+    {
+        var count = items.Count;
+        while (true)
+        {
+            var payload = Encoding.UTF8.GetBytes(eventOf(count == items.Count ? items : items[..count]).ToJsonString(PayloadJson));
+            if (payload.Length <= Limits.MaxSyncPayload || count == 1)
+            {
+                return (payload, count);
+            }
+
+            count = Math.Clamp((int)((long)count * Limits.MaxSyncPayload / payload.Length), 1, count - 1);
         }
     }
 
@@ -184,4 +233,10 @@ internal abstract class MappingRunner(EventSourceMapping mapping, Invoker invoke
         : $"PROBLEM: {result.Error.Type}: {result.Error.Message}";
 
     protected static byte[] Utf8(string value) => Encoding.UTF8.GetBytes(value);
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Error, Message = "event source mapping {Uuid}: a polling round failed; retrying")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception, string uuid);
+
+    [LoggerMessage(EventId = 2305, Level = LogLevel.Critical, Message = "event source mapping {Uuid}: a polling loop ended on an unexpected error")]
+    private static partial void LogLoopEnded(ILogger logger, Exception exception, string uuid);
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Hayate.Core.EventSources;
 using Hayate.Invocation.Invoking;
 using Hayate.Invocation.Queues;
+using Microsoft.Extensions.Logging;
 
 namespace Hayate.Invocation.EventSources;
 
@@ -12,11 +13,10 @@ namespace Hayate.Invocation.EventSources;
 /// to go to the queue's dead-letter queue by its redrive policy). One poller runs while the queue is
 /// idle; each full batch adds one, up to ScalingConfig.MaximumConcurrency; an empty poll retires one.
 /// </summary>
-internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invoker, QueueService queues, int defaultMaximumConcurrency)
-    : MappingRunner(mapping, invoker)
+internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invoker, QueueService queues, int defaultMaximumConcurrency, ILogger logger)
+    : MappingRunner(mapping, invoker, logger)
 {
     private const int MaxBatchBytes = 6 * 1024 * 1024 - 64 * 1024;
-    private static readonly TimeSpan ProblemBackoff = TimeSpan.FromSeconds(1);
     private int _pollers;
 
     public int Pollers => Volatile.Read(ref _pollers);
@@ -70,36 +70,18 @@ internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invok
         {
             while (await WaitUntilEnabledAsync())
             {
-                var current = Current;
-                var batch = await CollectAsync(current);
-                if (batch is null)
+                try
                 {
-                    await Delay(ProblemBackoff, Stopping);
-                    continue;
-                }
-
-                if (batch.Count == 0)
-                {
-                    if (TryRetire())
+                    if (await PollOnceAsync())
                     {
                         retired = true;
                         return;
                     }
-
-                    continue;
                 }
-
-                if (batch.Count >= Math.Min(current.BatchSize, 10))
+                catch (Exception ex) when (!Stopping.IsCancellationRequested)
                 {
-                    // A full batch: there is a backlog, so one more poller (bounded by MaximumConcurrency).
-                    TrySpawn(force: false);
-                }
-
-                await ProcessAsync(current, batch);
-                if (Pollers > (Current.MaximumConcurrency ?? defaultMaximumConcurrency) && TryRetire())
-                {
-                    retired = true;
-                    return;
+                    // Received messages that were not deleted reappear after their visibility timeout.
+                    await RecoverAsync(ex);
                 }
             }
         }
@@ -110,6 +92,32 @@ internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invok
                 Interlocked.Decrement(ref _pollers);
             }
         }
+    }
+
+    /// <summary>One receive-and-invoke round; true when this poller retired.</summary>
+    private async Task<bool> PollOnceAsync()
+    {
+        var current = Current;
+        var batch = await CollectAsync(current);
+        if (batch is null)
+        {
+            await Delay(ProblemBackoff, Stopping);
+            return false;
+        }
+
+        if (batch.Count == 0)
+        {
+            return TryRetire();
+        }
+
+        if (batch.Count >= Math.Min(current.BatchSize, 10))
+        {
+            // A full batch: there is a backlog, so one more poller (bounded by MaximumConcurrency).
+            TrySpawn(force: false);
+        }
+
+        await ProcessAsync(current, batch);
+        return Pollers > (Current.MaximumConcurrency ?? defaultMaximumConcurrency) && TryRetire();
     }
 
     /// <summary>Up to BatchSize messages gathered within the batching window; null when the queue cannot be read.</summary>
@@ -163,7 +171,19 @@ internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invok
 
     private async Task ProcessAsync(EventSourceMapping current, List<QueueMessage> batch)
     {
-        var result = await InvokeAsync(current, Utf8(EventOf(current, batch).ToJsonString()), CancellationToken.None);
+        var (payload, fits) = Fit(batch, b => EventOf(current, b));
+        if (fits < batch.Count)
+        {
+            // More than one invoke can carry: the rest goes back at once, for the next batch.
+            foreach (var message in batch[fits..])
+            {
+                await queues.ChangeVisibilityAsync(current.EventSourceArn, message.ReceiptHandle, 0, CancellationToken.None);
+            }
+
+            batch = batch[..fits];
+        }
+
+        var result = await InvokeAsync(current, payload, CancellationToken.None);
         if (!result.Ok || result.Value.FunctionError is not null)
         {
             LastProcessingResult = Describe(result);

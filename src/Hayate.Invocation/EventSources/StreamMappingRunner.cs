@@ -28,7 +28,7 @@ internal sealed partial class StreamMappingRunner(
     FunctionManager functions,
     TimeProvider time,
     ILogger logger)
-    : MappingRunner(mapping, invoker)
+    : MappingRunner(mapping, invoker, logger)
 {
     private const int MaxBatchBytes = 6 * 1024 * 1024 - 64 * 1024;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(500);
@@ -43,22 +43,39 @@ internal sealed partial class StreamMappingRunner(
     {
         while (!Stopping.IsCancellationRequested)
         {
-            var stream = await streams.DescribeAsync(Current.EventSourceArn, Stopping);
-            if (stream.Ok)
+            try
             {
-                var checkpoints = await store.CheckpointsAsync(Current.Uuid, Stopping);
-                foreach (var shard in stream.Value.ShardIds)
+                if (await StartShardsAsync())
                 {
-                    var start = checkpoints.TryGetValue(shard, out var saved) ? saved : await StartOfAsync(streams, Current, shard, Stopping);
-                    Run(() => ReadShardAsync(shard, start, stream.Value.RetentionPeriodHours));
+                    return;
                 }
-
-                return;
             }
+            catch (Exception ex) when (!Stopping.IsCancellationRequested)
+            {
+                await RecoverAsync(ex);
+            }
+        }
+    }
 
+    /// <summary>Starts a reader per shard from its checkpoint; false (after a pause) when the stream cannot be described.</summary>
+    private async Task<bool> StartShardsAsync()
+    {
+        var stream = await streams.DescribeAsync(Current.EventSourceArn, Stopping);
+        if (!stream.Ok)
+        {
             LastProcessingResult = $"PROBLEM: {stream.Error.Type}: {stream.Error.Message}";
             await Delay(TimeSpan.FromSeconds(5), Stopping);
+            return false;
         }
+
+        var checkpoints = await store.CheckpointsAsync(Current.Uuid, Stopping);
+        foreach (var shard in stream.Value.ShardIds)
+        {
+            var start = checkpoints.TryGetValue(shard, out var saved) ? saved : await StartOfAsync(streams, Current, shard, Stopping);
+            Run(() => ReadShardAsync(shard, start, stream.Value.RetentionPeriodHours));
+        }
+
+        return true;
     }
 
     /// <summary>Where a shard's reading starts under the mapping's StartingPosition: after this sequence number (null: the oldest record).</summary>
@@ -78,14 +95,20 @@ internal sealed partial class StreamMappingRunner(
     {
         while (await WaitUntilEnabledAsync())
         {
-            var current = Current;
-            var batch = await CollectAsync(current, shard, after);
-            if (batch.Count == 0)
+            try
             {
-                continue;
+                var batch = await CollectAsync(Current, shard, after);
+                if (batch.Count > 0)
+                {
+                    after = await ProcessAsync(shard, batch, after, TimeSpan.FromHours(retentionHours));
+                }
             }
-
-            after = await ProcessAsync(shard, batch, after, TimeSpan.FromHours(retentionHours));
+            catch (Exception ex) when (!Stopping.IsCancellationRequested)
+            {
+                // The batch is read again from the last checkpoint: in order, at least once.
+                after = (await store.CheckpointsAsync(Current.Uuid, CancellationToken.None)).GetValueOrDefault(shard, after);
+                await RecoverAsync(ex);
+            }
         }
     }
 
@@ -150,13 +173,13 @@ internal sealed partial class StreamMappingRunner(
         var delay = FirstRetryDelay;
         while (pending.TryPop(out var item))
         {
-            if (Stopping.IsCancellationRequested)
+            var current = Current;
+            if (Stopping.IsCancellationRequested || !current.Enabled)
             {
-                // Not checkpointed: read again after a restart.
+                // Not checkpointed: read again after a restart, or once enabled again.
                 return checkpoint;
             }
 
-            var current = Current;
             var (records, attempts) = item;
             var aged = AgedPrefix(current, records, retention);
             if (aged > 0)
@@ -171,13 +194,23 @@ internal sealed partial class StreamMappingRunner(
                 continue;
             }
 
-            var result = await InvokeAsync(current, Utf8((await EventOfAsync(current, records)).ToJsonString()), CancellationToken.None);
+            var role = await RoleOfAsync(current);
+            var (payload, fits) = Fit(records, r => EventOf(current, r, role));
+            if (fits < records.Count)
+            {
+                // More than one invoke can carry: the first part now, the rest after it, in order.
+                pending.Push((records[fits..], attempts));
+                pending.Push((records[..fits], attempts));
+                continue;
+            }
+
+            var result = await InvokeAsync(current, payload, CancellationToken.None);
             if (!result.Ok)
             {
                 // Throttled, or Lambda could not run it: not an attempt; retried until the records age out.
                 LastProcessingResult = Describe(result);
                 pending.Push(item);
-                await Delay(delay, Stopping);
+                await PauseAsync(delay);
                 delay = Next(delay);
                 continue;
             }
@@ -230,11 +263,18 @@ internal sealed partial class StreamMappingRunner(
             }
 
             pending.Push((records, attempts));
-            await Delay(delay, Stopping);
+            await PauseAsync(delay);
             delay = Next(delay);
         }
 
         return checkpoint;
+    }
+
+    /// <summary>Waits before a retry; a change of settings (disabling the mapping, say) ends the wait at once.</summary>
+    private async Task PauseAsync(TimeSpan delay)
+    {
+        using var wake = UntilChangedOrStopped();
+        await Delay(delay, wake.Token);
     }
 
     private static TimeSpan Next(TimeSpan delay) => delay * 2 > MaxRetryDelay ? MaxRetryDelay : delay * 2;
@@ -259,11 +299,16 @@ internal sealed partial class StreamMappingRunner(
         return sequenceNumber;
     }
 
-    /// <summary>The event Lambda sends for Kinesis: one record per stream record, data in base64.</summary>
-    private async Task<JsonObject> EventOfAsync(EventSourceMapping current, List<StreamRecord> records)
+    /// <summary>The function's execution role, which Lambda reports as each record's invokeIdentityArn.</summary>
+    private async Task<string> RoleOfAsync(EventSourceMapping current)
     {
         var function = await functions.ResolveForInvokeAsync(new FunctionRef(current.FunctionName, current.Qualifier), Stopping);
-        var role = function.Ok ? function.Value.Role : "";
+        return function.Ok ? function.Value.Role : "";
+    }
+
+    /// <summary>The event Lambda sends for Kinesis: one record per stream record, data in base64.</summary>
+    private JsonObject EventOf(EventSourceMapping current, List<StreamRecord> records, string role)
+    {
         var region = functions.Account.Region;
         var list = new JsonArray();
         foreach (var record in records)
@@ -294,7 +339,7 @@ internal sealed partial class StreamMappingRunner(
     /// <summary>Records given up on: their batch's description (not the records) goes to the OnFailure destination, as on Lambda.</summary>
     private async Task DiscardAsync(EventSourceMapping current, string shard, List<StreamRecord> records, string condition, int attempts, InvokeOutcome? outcome)
     {
-        LogDiscarded(logger, current.Uuid, records.Count, shard, condition);
+        LogDiscarded(Logger, current.Uuid, records.Count, shard, condition);
         if (current.OnFailure is not { } destination)
         {
             return;
@@ -333,7 +378,7 @@ internal sealed partial class StreamMappingRunner(
         var sent = await queues.SendAsync(destination, record.ToJsonString(), null, CancellationToken.None);
         if (!sent.Ok)
         {
-            LogDestinationFailed(logger, current.Uuid, destination, sent.Error.Type, sent.Error.Message);
+            LogDestinationFailed(Logger, current.Uuid, destination, sent.Error.Type, sent.Error.Message);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -29,6 +30,7 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
     private const long IteratorLifetimeMs = 5 * 60 * 1000;
     private const long TrimEveryMs = 60 * 1000;
     private const string IteratorVersion = "h1";
+    private static readonly BigInteger HashSpace = BigInteger.One << 128;
 
     private readonly WakeSignals _signals = new();
     private readonly ConcurrentDictionary<string, long> _trimmedAt = new(StringComparer.Ordinal);
@@ -160,6 +162,11 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await TrimIfDueAsync(stored, now, cancellationToken);
         var sequences = await store.AppendAsync(name, appends, now, cancellationToken);
+        if (sequences is null)
+        {
+            return StreamErrors.NotFound(name, account.AccountId);
+        }
+
         Wake(name);
         return appends.Select((a, i) => new StreamPutResult(ShardIdOf(a.Shard), SequenceNumberOf(a.Shard, sequences[i]))).ToList();
     }
@@ -310,7 +317,7 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
         }
 
         var latest = await store.LatestSequenceAsync(streamName, shard, cancellationToken);
-        return latest == 0 ? Result.Of<string?>(null) : SequenceNumberOf(shard, latest);
+        return latest <= stored.SequenceBase ? Result.Of<string?>(null) : SequenceNumberOf(shard, latest);
     }
 
     /// <summary>The sequence number of the newest record that arrived before <paramref name="timestamp"/> (null when none): where AT_TIMESTAMP starts.</summary>
@@ -338,24 +345,10 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
         }
     }
 
-    private async Task<List<StoredStreamRecord>> ReadStoredAsync(StoredStream stream, int shard, long after, int limit, int maxBytes, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<StoredStreamRecord>> ReadStoredAsync(StoredStream stream, int shard, long after, int limit, int maxBytes, CancellationToken cancellationToken)
     {
         var since = time.GetUtcNow().ToUnixTimeMilliseconds() - (stream.RetentionHours * 3_600_000L);
-        var records = await store.ReadAsync(stream.Name, shard, after, since, limit, cancellationToken);
-        var bytes = 0L;
-        var kept = new List<StoredStreamRecord>(records.Count);
-        foreach (var record in records)
-        {
-            bytes += record.Data.Length;
-            if (kept.Count > 0 && bytes > maxBytes)
-            {
-                break;
-            }
-
-            kept.Add(record);
-        }
-
-        return kept;
+        return await store.ReadAsync(stream.Name, shard, after, since, limit, maxBytes, cancellationToken);
     }
 
     private async Task TrimIfDueAsync(StoredStream stream, long now, CancellationToken cancellationToken)
@@ -375,7 +368,7 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
         for (var i = 0; i < stream.ShardCount; i++)
         {
             var (start, end) = RangeOf(i, stream.ShardCount);
-            shards.Add(new StreamShard(ShardIdOf(i), start, end, SequenceNumberOf(i, 0)));
+            shards.Add(new StreamShard(ShardIdOf(i), start, end, SequenceNumberOf(i, stream.SequenceBase)));
         }
 
         return new StreamDescription(stream.Name, ArnOf(stream.Name), "ACTIVE", stream.Mode, stream.RetentionHours, DateTimeOffset.FromUnixTimeMilliseconds(stream.CreatedAt), shards);
@@ -400,15 +393,16 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
         return new UInt128(System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(digest), System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(digest.AsSpan(8)));
     }
 
-    private static (UInt128 Start, UInt128 End) RangeOf(int shard, int count)
-    {
-        var width = UInt128.MaxValue / (UInt128)count;
-        var start = width * (UInt128)shard;
-        var end = shard == count - 1 ? UInt128.MaxValue : start + width - 1;
-        return (start, end);
-    }
+    /// <summary>Shard i of n owns [floor(i * 2^128 / n), floor((i + 1) * 2^128 / n) - 1], as Kinesis splits the space.</summary>
+    private static (UInt128 Start, UInt128 End) RangeOf(int shard, int count) =>
+        ((UInt128)(HashSpace * shard / count), (UInt128)((HashSpace * (shard + 1) / count) - 1));
 
-    private static int ShardOf(UInt128 hash, int count) => (int)UInt128.Min((UInt128)(count - 1), hash / (UInt128.MaxValue / (UInt128)count));
+    private static int ShardOf(UInt128 hash, int count)
+    {
+        // hash * n / 2^128 is the shard or the one before it (the ranges' starts are rounded down).
+        var shard = (int)((BigInteger)hash * count / HashSpace);
+        return shard + 1 < count && hash >= RangeOf(shard + 1, count).Start ? shard + 1 : shard;
+    }
 
     public static string ShardIdOf(int shard) => $"shardId-{shard:D12}";
 

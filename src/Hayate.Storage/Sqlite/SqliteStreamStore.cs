@@ -30,8 +30,9 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
         await using (var shards = connection.CreateCommand())
         {
             shards.Transaction = transaction;
-            shards.CommandText = "INSERT INTO kinesis_shards (stream_name, shard, last_sequence) VALUES ($n, $i, 0);";
+            shards.CommandText = "INSERT INTO kinesis_shards (stream_name, shard, last_sequence) VALUES ($n, $i, $base);";
             shards.Parameters.AddWithValue("$n", stream.Name);
+            shards.Parameters.AddWithValue("$base", stream.SequenceBase);
             var index = shards.Parameters.Add("$i", SqliteType.Integer);
             for (var i = 0; i < stream.ShardCount; i++)
             {
@@ -90,7 +91,7 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
         return deleted;
     }
 
-    public async Task<IReadOnlyList<long>> AppendAsync(string stream, IReadOnlyList<StreamAppend> records, long arrivedAt, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<long>?> AppendAsync(string stream, IReadOnlyList<StreamAppend> records, long arrivedAt, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
@@ -104,6 +105,29 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
             while (await reader.ReadAsync(cancellationToken))
             {
                 last[reader.GetInt32(0)] = reader.GetInt64(1);
+            }
+        }
+
+        if (records.Any(r => !last.ContainsKey(r.Shard)))
+        {
+            // Deleted since the caller looked it up.
+            return null;
+        }
+
+        // Arrival times never go back within a shard: a put that took its time before a later one committed first arrives with it.
+        await using (var latest = connection.CreateCommand())
+        {
+            latest.Transaction = transaction;
+            latest.CommandText = "SELECT arrived_at FROM kinesis_records WHERE stream_name = $n AND shard = $s ORDER BY sequence DESC LIMIT 1;";
+            latest.Parameters.AddWithValue("$n", stream);
+            var shard = latest.Parameters.Add("$s", SqliteType.Integer);
+            foreach (var index in records.Select(r => r.Shard).Distinct())
+            {
+                shard.Value = index;
+                if (await latest.ExecuteScalarAsync(cancellationToken) is long previous && previous > arrivedAt)
+                {
+                    arrivedAt = previous;
+                }
             }
         }
 
@@ -138,10 +162,10 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
             update.Parameters.AddWithValue("$n", stream);
             var shard = update.Parameters.Add("$s", SqliteType.Integer);
             var sequence = update.Parameters.Add("$q", SqliteType.Integer);
-            foreach (var (index, value) in last)
+            foreach (var index in records.Select(r => r.Shard).Distinct())
             {
                 shard.Value = index;
-                sequence.Value = value;
+                sequence.Value = last[index];
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
         }
@@ -150,7 +174,7 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
         return sequences;
     }
 
-    public async Task<IReadOnlyList<StoredStreamRecord>> ReadAsync(string stream, int shard, long afterSequence, long notBefore, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredStreamRecord>> ReadAsync(string stream, int shard, long afterSequence, long notBefore, int limit, long maxBytes, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -162,9 +186,17 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
         command.Parameters.AddWithValue("$since", notBefore);
         command.Parameters.AddWithValue("$limit", limit);
         var list = new List<StoredStreamRecord>();
+        var bytes = 0L;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
+            // Rows come one at a time: stop before loading what would not be returned.
+            bytes += reader.GetBytes(2, 0, null, 0, 0);
+            if (list.Count > 0 && bytes > maxBytes)
+            {
+                break;
+            }
+
             list.Add(new StoredStreamRecord(shard, reader.GetInt64(0), reader.GetString(1), (byte[])reader.GetValue(2), reader.GetInt64(3)));
         }
 

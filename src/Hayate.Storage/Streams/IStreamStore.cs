@@ -5,7 +5,15 @@ namespace Hayate.Storage.Streams;
 /// its mode (PROVISIONED or ON_DEMAND) and how many shards it has. Shard <c>i</c> owns the i-th equal
 /// slice of the 128-bit hash-key space.
 /// </summary>
-public sealed record StoredStream(string Name, long CreatedAt, int RetentionHours, string Mode, int ShardCount);
+public sealed record StoredStream(string Name, long CreatedAt, int RetentionHours, string Mode, int ShardCount)
+{
+    /// <summary>
+    /// Where the shards' numbering starts: after the creation time in microseconds, so that a stream
+    /// deleted and created again numbers past everything the old one handed out (a reader's old
+    /// position then means "from the start" rather than skipping records).
+    /// </summary>
+    public long SequenceBase => CreatedAt * 1000;
+}
 
 /// <summary>A record as stored: its shard, its per-shard sequence (1, 2, …), partition key, data and arrival (Unix milliseconds).</summary>
 public sealed record StoredStreamRecord(int Shard, long Sequence, string PartitionKey, byte[] Data, long ArrivedAt);
@@ -24,13 +32,22 @@ public interface IStreamStore
 
     Task<bool> DeleteStreamAsync(string name, CancellationToken cancellationToken);
 
-    /// <summary>Appends the records in one transaction, each after the last of its shard; returns each one's sequence, in order.</summary>
-    Task<IReadOnlyList<long>> AppendAsync(string stream, IReadOnlyList<StreamAppend> records, long arrivedAt, CancellationToken cancellationToken);
+    /// <summary>
+    /// Appends the records in one transaction, each after the last of its shard, arriving at
+    /// <paramref name="arrivedAt"/> or, if the shard's last record is later, at that record's time (so
+    /// arrival never goes back within a shard). Returns each one's sequence, in order; null when the
+    /// stream is gone.
+    /// </summary>
+    Task<IReadOnlyList<long>?> AppendAsync(string stream, IReadOnlyList<StreamAppend> records, long arrivedAt, CancellationToken cancellationToken);
 
-    /// <summary>Up to <paramref name="limit"/> records of a shard after <paramref name="afterSequence"/> that arrived at or after <paramref name="notBefore"/>, in order.</summary>
-    Task<IReadOnlyList<StoredStreamRecord>> ReadAsync(string stream, int shard, long afterSequence, long notBefore, int limit, CancellationToken cancellationToken);
+    /// <summary>
+    /// Up to <paramref name="limit"/> records of a shard after <paramref name="afterSequence"/> that arrived at or
+    /// after <paramref name="notBefore"/>, in order, stopping before the data would pass <paramref name="maxBytes"/>
+    /// (but always at least one record).
+    /// </summary>
+    Task<IReadOnlyList<StoredStreamRecord>> ReadAsync(string stream, int shard, long afterSequence, long notBefore, int limit, long maxBytes, CancellationToken cancellationToken);
 
-    /// <summary>The sequence of the newest record ever appended to a shard (0 when none).</summary>
+    /// <summary>The sequence of the newest record ever appended to a shard (the stream's base when none).</summary>
     Task<long> LatestSequenceAsync(string stream, int shard, CancellationToken cancellationToken);
 
     /// <summary>The sequence of the newest record of a shard that arrived before <paramref name="arrivedBefore"/> (0 when none).</summary>
