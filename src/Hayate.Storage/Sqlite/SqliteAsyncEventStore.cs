@@ -14,6 +14,8 @@ public sealed class SqliteAsyncEventStore(SqliteDatabase database) : IAsyncEvent
     public async Task<IReadOnlyList<long>> ApplyAsync(IReadOnlyList<EventChange> changes, CancellationToken cancellationToken)
     {
         var connection = await WriterAsync(cancellationToken);
+        using var turn = await database.WriteTurnAsync(cancellationToken);
+
         // Appends must survive a power loss too (an fsync per batch); removals and reschedules may
         // be lost to one, which only runs an event again: at least once, never lost.
         var appends = changes.Any(c => c is AppendEvent);

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Hayate.Storage.Sqlite;
@@ -6,6 +7,9 @@ namespace Hayate.Storage.Sqlite;
 public sealed class SqliteDatabase
 {
     private readonly string _connectionString;
+
+    // One slot: whoever holds it writes. An async lock that owns nothing to dispose.
+    private readonly Channel<byte> _writeTurn = Channel.CreateBounded<byte>(1);
 
     private static readonly string[] Migrations =
     [
@@ -226,6 +230,24 @@ public sealed class SqliteDatabase
             await migrate.ExecuteNonQueryAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// The process's turn to write. SQLite takes one writer at a time, and a writer that finds the file
+    /// locked sleeps, blocking its thread, before it tries again: many pollers writing at once spend
+    /// their time asleep. Writers that take their turn here wait without blocking instead, in order.
+    /// Dispose the turn to pass it on.
+    /// </summary>
+    public async ValueTask<WriteTurn> WriteTurnAsync(CancellationToken cancellationToken)
+    {
+        await _writeTurn.Writer.WriteAsync(0, cancellationToken);
+        return new WriteTurn(_writeTurn);
+    }
+
+    /// <summary>A held turn to write (see <see cref="WriteTurnAsync"/>).</summary>
+    public readonly struct WriteTurn(Channel<byte> turn) : IDisposable
+    {
+        public void Dispose() => turn.Reader.TryRead(out _);
     }
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)

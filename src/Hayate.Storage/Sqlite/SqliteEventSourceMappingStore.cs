@@ -10,6 +10,7 @@ public sealed class SqliteEventSourceMappingStore(SqliteDatabase database) : IEv
 {
     public async Task CreateAsync(EventSourceMapping mapping, IReadOnlyDictionary<string, string?> checkpoints, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = connection.BeginTransaction();
         await using (var insert = connection.CreateCommand())
@@ -63,6 +64,7 @@ public sealed class SqliteEventSourceMappingStore(SqliteDatabase database) : IEv
 
     public async Task<bool> UpdateAsync(EventSourceMapping mapping, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE event_source_mappings SET function_name = $f, config = $c WHERE uuid = $u;";
@@ -74,6 +76,7 @@ public sealed class SqliteEventSourceMappingStore(SqliteDatabase database) : IEv
 
     public async Task<bool> DeleteAsync(string uuid, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM event_source_mappings WHERE uuid = $u;";
@@ -99,6 +102,7 @@ public sealed class SqliteEventSourceMappingStore(SqliteDatabase database) : IEv
 
     public async Task SetCheckpointAsync(string uuid, string shardId, string? afterSequence, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         // Only while the mapping exists: a checkpoint written by a poller that is stopping must not outlive a delete.

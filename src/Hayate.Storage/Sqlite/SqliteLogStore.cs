@@ -13,6 +13,7 @@ public sealed class SqliteLogStore(SqliteDatabase database) : ILogStore
             return;
         }
 
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -54,6 +55,7 @@ public sealed class SqliteLogStore(SqliteDatabase database) : ILogStore
 
     public async Task DeleteAsync(string functionName, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM log_events WHERE function_name = $fn;";

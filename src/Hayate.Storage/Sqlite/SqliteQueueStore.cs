@@ -10,6 +10,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task<bool> TryCreateQueueAsync(StoredQueue queue, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO sqs_queues (name, created_at, modified_at, attributes) VALUES ($n, $c, $m, $a) ON CONFLICT (name) DO NOTHING;";
@@ -50,6 +51,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task<bool> DeleteQueueAsync(string name, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -63,6 +65,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task<bool> UpdateQueueAsync(string name, string attributes, long modifiedAt, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE sqs_queues SET attributes = $a, modified_at = $m WHERE name = $n;";
@@ -74,6 +77,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task SetRetentionAsync(string queue, long retentionMs, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE sqs_messages SET expires_at = sent_at + $r WHERE queue_name = $q;";
@@ -93,6 +97,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task<bool> SetTagsAsync(string name, string tags, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE sqs_queues SET tags = $t WHERE name = $n;";
@@ -103,12 +108,14 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task AddMessageAsync(string queue, StoredMessage message, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await InsertAsync(connection, null, queue, message, cancellationToken);
     }
 
     public async Task<FifoSendOutcome> AddFifoMessageAsync(string queue, StoredMessage message, long dedupSince, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using (var find = connection.CreateCommand())
@@ -154,6 +161,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task<(IReadOnlyList<StoredMessage> Received, int Moved)> ReceiveAsync(string queue, ReceiveSpec spec, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using (var expire = connection.CreateCommand())
@@ -242,6 +250,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task<ReceiptOutcome> DeleteMessageAsync(string queue, long id, string receipt, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM sqs_messages WHERE id = $id AND queue_name = $q AND receipt = $r;";
@@ -253,6 +262,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task<ReceiptOutcome> ChangeVisibilityAsync(string queue, long id, string receipt, long now, long visibleAt, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "UPDATE sqs_messages SET visible_at = $v WHERE id = $id AND queue_name = $q AND receipt = $r AND visible_at > $now;";
@@ -278,6 +288,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
     public async Task PurgeAsync(string queue, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM sqs_messages WHERE queue_name = $q;";

@@ -10,6 +10,7 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
 
     public async Task<bool> TryCreateStreamAsync(StoredStream stream, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using (var insert = connection.CreateCommand())
@@ -74,6 +75,7 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
 
     public async Task<bool> DeleteStreamAsync(string name, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using var command = connection.CreateCommand();
@@ -93,6 +95,7 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
 
     public async Task<IReadOnlyList<long>?> AppendAsync(string stream, IReadOnlyList<StreamAppend> records, long arrivedAt, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         var last = new Dictionary<int, long>();
@@ -226,6 +229,7 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
 
     public async Task TrimAsync(string stream, long arrivedBefore, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "DELETE FROM kinesis_records WHERE stream_name = $n AND arrived_at < $t;";
