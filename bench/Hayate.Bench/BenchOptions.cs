@@ -24,9 +24,10 @@ internal sealed record BenchOptions
     public const string Cold = "cold";
     public const string Routing = "routing";
     public const string Async = "async";
+    public const string Sources = "sources";
 
     /// <summary>The sections to run (--only); all by default.</summary>
-    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string>(StringComparer.Ordinal) { Floors, Warm, Cold, Routing, Async };
+    public IReadOnlySet<string> Sections { get; init; } = new HashSet<string>(StringComparer.Ordinal) { Floors, Warm, Cold, Routing, Async, Sources };
 
     /// <summary>Extra environment for the server process (--server-env NAME=VALUE), for experiments.</summary>
     public IReadOnlyDictionary<string, string> ServerEnvironment { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -65,9 +66,9 @@ internal sealed record BenchOptions
                     break;
                 case "--only":
                     var sections = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-                    if (sections.Count == 0 || sections.Any(x => x is not (Floors or Warm or Cold or Routing or Async)))
+                    if (sections.Count == 0 || sections.Any(x => x is not (Floors or Warm or Cold or Routing or Async or Sources)))
                     {
-                        throw new ArgumentException("--only takes floors, warm, cold, routing and/or async, comma-separated");
+                        throw new ArgumentException("--only takes floors, warm, cold, routing, async and/or sources, comma-separated");
                     }
 
                     options = options with { Sections = sections };
@@ -97,14 +98,14 @@ internal sealed record BenchOptions
 
     public const string Usage = """
         usage: dotnet run -c Release --project bench/Hayate.Bench -- [--quick] [--duration S] [--rounds N] [--warmup S] [--cold N]
-                                                              [--only floors,warm,cold,routing,async] [--server-env NAME=VALUE]... [--hayate PATH]
+                                                              [--only floors,warm,cold,routing,async,sources] [--server-env NAME=VALUE]... [--hayate PATH]
 
           --quick        1 s per warm cell in 2 rounds, 3 cold starts per runtime (default: 5 s in 5 rounds, 10)
           --duration S   seconds measured per warm cell (per target and concurrency)
           --rounds N     interleaved rounds the measured time is split into
           --warmup S     seconds of warm-up per target and concurrency, before any measurement
           --cold N       new functions per runtime for cold starts, and runs per process floor
-          --only LIST    run only these sections: floors, warm, cold, routing, async (comma-separated)
+          --only LIST    run only these sections: floors, warm, cold, routing, async, sources (comma-separated)
           --server-env NAME=VALUE
                          an extra environment variable for `hayate serve` (repeatable), for experiments
           --hayate PATH  the server's hayate.dll (default: src/Hayate/bin/Release/net10.0/hayate.dll)

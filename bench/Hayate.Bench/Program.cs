@@ -201,7 +201,15 @@ if (options.Runs(BenchOptions.Async))
     asyncResult = new AsyncResult(floorFull, floorNormal, accepts, burst, delivery.Accepted, delivery.Drained);
 }
 
-// 5. Cold starts: the first invoke of each of N new functions per runtime.
+// 5. Event sources: writes to the built-in queue and stream, and mappings draining a backlog into a function.
+SourcesResult? sourcesResult = null;
+if (options.Runs(BenchOptions.Sources))
+{
+    Progress($"sources: SendMessage and PutRecord, {options.Duration.TotalSeconds}s per cell");
+    sourcesResult = await new SourcesBench(runner.Http, server.Endpoint, lambda, Progress).RunAsync(options);
+}
+
+// 6. Cold starts: the first invoke of each of N new functions per runtime.
 var cold = new List<ColdStartResult>();
 var coldFailures = new List<string>();
 var coldStart = CpuTime.Take(server.ProcessId);
@@ -302,7 +310,7 @@ foreach (var problem in serverProblems)
 Progress("stopping the server");
 await server.DisposeAsync();
 
-Console.Write(Report.Render(commandLine, options, machine, serverLines, warm, warmBreakdown, routing, asyncResult, cold, floors, runner.Failures.Concat(coldFailures).Concat(serverProblems.Select(p => "server log: " + p)).ToList()));
+Console.Write(Report.Render(commandLine, options, machine, serverLines, warm, warmBreakdown, routing, asyncResult, sourcesResult, cold, floors, runner.Failures.Concat(coldFailures).Concat(serverProblems.Select(p => "server log: " + p)).ToList()));
 return 0;
 
 static string OthersText(CpuSnapshot before, CpuSnapshot after) =>

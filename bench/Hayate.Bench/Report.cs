@@ -28,6 +28,7 @@ internal static class Report
         WarmBreakdown? breakdown,
         List<(LoadResult Result, LoadResult Latest)> routing,
         AsyncResult? asyncResult,
+        SourcesResult? sourcesResult,
         List<ColdStartResult> cold,
         List<ProcessFloor> floors,
         IReadOnlyCollection<string> failures)
@@ -47,6 +48,11 @@ internal static class Report
         if (asyncResult is not null)
         {
             Async(md, asyncResult);
+        }
+
+        if (sourcesResult is not null)
+        {
+            Sources(md, sourcesResult);
         }
 
         if (failures.Count > 0)
@@ -133,6 +139,26 @@ internal static class Report
         }
 
         md.Append(ci, $"| burst of {a.Burst} events: accepted in {a.Accepted.TotalSeconds:0.00} s, all run after {a.Drained.TotalSeconds:0.00} s (delivered end to end) | 32 | {a.Burst / a.Drained.TotalSeconds:0} | | |").AppendLine();
+        md.AppendLine();
+    }
+
+    private static void Sources(StringBuilder md, SourcesResult s)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        md.AppendLine("### Event sources").AppendLine();
+        md.AppendLine("Writes to the built-in queue (SQS JSON protocol) and stream (Kinesis JSON protocol), each answered after its own SQLite commit (WAL, synchronous=NORMAL; no group commit), from `c` loops for the cell's duration. Then a backlog is written first and an event source mapping created to a python3.12 function that counts its records; timed from the CreateEventSourceMapping call until every message is deleted (SQS) or every record has been through the function (Kinesis, counted from the function's log).").AppendLine();
+        md.AppendLine("| measurement | c | rate /s | p50 ms | p99 ms |").AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var p in s.Puts)
+        {
+            var errors = p.Errors > 0 ? $" ({p.Errors} failed)" : "";
+            md.Append(ci, $"| {p.Label}{errors} | {p.Concurrency} | {p.PerSecond:0} | {Stats.Ms(p.Latency.P50)} | {Stats.Ms(p.Latency.P99)} |").AppendLine();
+        }
+
+        foreach (var d in s.Deliveries)
+        {
+            md.Append(ci, $"| {d.Label}: {d.Count} in {d.Elapsed.TotalSeconds:0.00} s | | {d.PerSecond:0} | | |").AppendLine();
+        }
+
         md.AppendLine();
     }
 
