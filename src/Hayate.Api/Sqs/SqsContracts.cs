@@ -117,7 +117,7 @@ public sealed class SqsSendBatchResult
     public List<SqsBatchError> Failed { get; set; } = [];
 }
 
-public sealed class SqsDeleteBatchResult
+public sealed class SqsReceiptBatchResult
 {
     public List<SqsBatchResultEntry> Successful { get; set; } = [];
     public List<SqsBatchError> Failed { get; set; } = [];
@@ -136,6 +136,6 @@ public sealed class SqsTagsResult
 [JsonSerializable(typeof(SqsSendResult))]
 [JsonSerializable(typeof(SqsReceiveResult))]
 [JsonSerializable(typeof(SqsSendBatchResult))]
-[JsonSerializable(typeof(SqsDeleteBatchResult))]
+[JsonSerializable(typeof(SqsReceiptBatchResult))]
 [JsonSerializable(typeof(SqsTagsResult))]
 internal sealed partial class SqsJson : JsonSerializerContext;

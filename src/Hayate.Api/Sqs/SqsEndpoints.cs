@@ -260,17 +260,7 @@ public static class SqsEndpoints
 
     private static async Task<Result<JsonReply>> SendMessageBatch(JsonRequest request, SqsRequest input, QueueService queues)
     {
-        if (input.QueueUrl is null)
-        {
-            return QueueErrors.MissingParameter("QueueUrl");
-        }
-
-        if (ValidateBatch(request.Operation, input.Entries) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var queue = await queues.GetQueueAsync(input.QueueUrl, request.CancellationToken);
+        var queue = await BatchQueueAsync(request, input, queues);
         if (!queue.Ok)
         {
             return queue.Error;
@@ -348,42 +338,10 @@ public static class SqsEndpoints
         return deleted.Ok ? JsonReply.Empty : deleted.Error;
     }
 
-    private static async Task<Result<JsonReply>> DeleteMessageBatch(JsonRequest request, SqsRequest input, QueueService queues)
-    {
-        if (input.QueueUrl is null)
-        {
-            return QueueErrors.MissingParameter("QueueUrl");
-        }
-
-        if (ValidateBatch(request.Operation, input.Entries) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var queue = await queues.GetQueueAsync(input.QueueUrl, request.CancellationToken);
-        if (!queue.Ok)
-        {
-            return queue.Error;
-        }
-
-        var result = new SqsDeleteBatchResult();
-        foreach (var entry in input.Entries!)
-        {
-            var deleted = entry.ReceiptHandle is null
-                ? QueueErrors.MissingParameter("ReceiptHandle")
-                : await queues.DeleteMessageAsync(queue.Value.Name, entry.ReceiptHandle, request.CancellationToken);
-            if (deleted.Ok)
-            {
-                result.Successful.Add(new SqsBatchResultEntry { Id = entry.Id });
-            }
-            else
-            {
-                result.Failed.Add(BatchError(entry.Id!, deleted.Error));
-            }
-        }
-
-        return JsonReply.Of(result, SqsJson.Default.SqsDeleteBatchResult);
-    }
+    private static Task<Result<JsonReply>> DeleteMessageBatch(JsonRequest request, SqsRequest input, QueueService queues) =>
+        ReceiptBatchAsync(request, input, queues, (queue, entry) => entry.ReceiptHandle is null
+            ? Task.FromResult<Result<bool>>(QueueErrors.MissingParameter("ReceiptHandle"))
+            : queues.DeleteMessageAsync(queue, entry.ReceiptHandle, request.CancellationToken));
 
     private static async Task<Result<JsonReply>> ChangeMessageVisibility(JsonRequest request, SqsRequest input, QueueService queues)
     {
@@ -407,7 +365,13 @@ public static class SqsEndpoints
         return purged.Ok ? JsonReply.Empty : purged.Error;
     }
 
-    private static async Task<Result<JsonReply>> ChangeMessageVisibilityBatch(JsonRequest request, SqsRequest input, QueueService queues)
+    private static Task<Result<JsonReply>> ChangeMessageVisibilityBatch(JsonRequest request, SqsRequest input, QueueService queues) =>
+        ReceiptBatchAsync(request, input, queues, (queue, entry) => entry.ReceiptHandle is null || entry.VisibilityTimeout is null
+            ? Task.FromResult<Result<bool>>(QueueErrors.MissingParameter(entry.ReceiptHandle is null ? "ReceiptHandle" : "VisibilityTimeout"))
+            : queues.ChangeVisibilityAsync(queue, entry.ReceiptHandle, entry.VisibilityTimeout.Value, request.CancellationToken));
+
+    /// <summary>The checks every batch operation makes (QueueUrl, the entries' count and ids), and the queue it names.</summary>
+    private static async Task<Result<QueueInfo>> BatchQueueAsync(JsonRequest request, SqsRequest input, QueueService queues)
     {
         if (input.QueueUrl is null)
         {
@@ -419,29 +383,33 @@ public static class SqsEndpoints
             return invalid;
         }
 
-        var queue = await queues.GetQueueAsync(input.QueueUrl, request.CancellationToken);
+        return await queues.GetQueueAsync(input.QueueUrl, request.CancellationToken);
+    }
+
+    /// <summary>A batch of receipt-handle operations (delete, change visibility): each entry succeeds or fails on its own.</summary>
+    private static async Task<Result<JsonReply>> ReceiptBatchAsync(JsonRequest request, SqsRequest input, QueueService queues, Func<string, SqsBatchEntry, Task<Result<bool>>> apply)
+    {
+        var queue = await BatchQueueAsync(request, input, queues);
         if (!queue.Ok)
         {
             return queue.Error;
         }
 
-        var result = new SqsDeleteBatchResult();
+        var result = new SqsReceiptBatchResult();
         foreach (var entry in input.Entries!)
         {
-            var changed = entry.ReceiptHandle is null || entry.VisibilityTimeout is null
-                ? QueueErrors.MissingParameter(entry.ReceiptHandle is null ? "ReceiptHandle" : "VisibilityTimeout")
-                : await queues.ChangeVisibilityAsync(queue.Value.Name, entry.ReceiptHandle, entry.VisibilityTimeout.Value, request.CancellationToken);
-            if (changed.Ok)
+            var done = await apply(queue.Value.Name, entry);
+            if (done.Ok)
             {
                 result.Successful.Add(new SqsBatchResultEntry { Id = entry.Id });
             }
             else
             {
-                result.Failed.Add(BatchError(entry.Id!, changed.Error));
+                result.Failed.Add(BatchError(entry.Id!, done.Error));
             }
         }
 
-        return JsonReply.Of(result, SqsJson.Default.SqsDeleteBatchResult);
+        return JsonReply.Of(result, SqsJson.Default.SqsReceiptBatchResult);
     }
 
     private static async Task<Result<JsonReply>> TagQueue(JsonRequest request, SqsRequest input, QueueService queues)
