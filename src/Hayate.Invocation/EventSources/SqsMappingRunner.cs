@@ -214,9 +214,9 @@ internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invok
             done = batch.Where(m => !failed.Contains(m.MessageId)).ToList();
         }
 
-        foreach (var message in done)
+        if (done.Count > 0)
         {
-            await queues.DeleteMessageAsync(current.EventSourceArn, message.ReceiptHandle, CancellationToken.None);
+            await queues.DeleteMessagesAsync(current.EventSourceArn, done.Select(m => m.ReceiptHandle).ToList(), CancellationToken.None);
         }
 
         LastProcessingResult = "OK";

@@ -461,6 +461,30 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         return await store.DeleteMessageAsync(found.Value.Name, id, token, cancellationToken) == ReceiptOutcome.Done;
     }
 
+    /// <summary>Deletes received messages in one transaction (an event source mapping's successful batch); a stale handle deletes nothing, as one by one.</summary>
+    public async Task<Result<bool>> DeleteMessagesAsync(string queue, IReadOnlyList<string> receiptHandles, CancellationToken cancellationToken = default)
+    {
+        var found = await GetQueueAsync(queue, cancellationToken);
+        if (!found.Ok)
+        {
+            return found.Error;
+        }
+
+        var messages = new List<(long Id, string Receipt)>(receiptHandles.Count);
+        foreach (var handle in receiptHandles)
+        {
+            if (!TryParseReceipt(handle, found.Value.Name, out var id, out var token))
+            {
+                return QueueErrors.ReceiptHandleIsInvalid(handle);
+            }
+
+            messages.Add((id, token));
+        }
+
+        await store.DeleteMessagesAsync(found.Value.Name, messages, cancellationToken);
+        return true;
+    }
+
     public async Task<Result<bool>> ChangeVisibilityAsync(string queue, string receiptHandle, int visibilityTimeoutSeconds, CancellationToken cancellationToken = default)
     {
         var found = await GetQueueAsync(queue, cancellationToken);

@@ -68,6 +68,9 @@ public interface IQueueStore
 
     Task<ReceiptOutcome> DeleteMessageAsync(string queue, long id, string receipt, CancellationToken cancellationToken);
 
+    /// <summary>Deletes the messages whose receipts still match, in one transaction; stale ones are left.</summary>
+    Task DeleteMessagesAsync(string queue, IReadOnlyList<(long Id, string Receipt)> messages, CancellationToken cancellationToken);
+
     Task<ReceiptOutcome> ChangeVisibilityAsync(string queue, long id, string receipt, long now, long visibleAt, CancellationToken cancellationToken);
 
     Task PurgeAsync(string queue, CancellationToken cancellationToken);

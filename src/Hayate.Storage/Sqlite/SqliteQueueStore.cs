@@ -260,6 +260,27 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? ReceiptOutcome.Done : ReceiptOutcome.Stale;
     }
 
+    public async Task DeleteMessagesAsync(string queue, IReadOnlyList<(long Id, string Receipt)> messages, CancellationToken cancellationToken)
+    {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM sqs_messages WHERE id = $id AND queue_name = $q AND receipt = $r;";
+        command.Parameters.AddWithValue("$q", queue);
+        var id = command.Parameters.Add("$id", SqliteType.Integer);
+        var receipt = command.Parameters.Add("$r", SqliteType.Text);
+        foreach (var message in messages)
+        {
+            id.Value = message.Id;
+            receipt.Value = message.Receipt;
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
     public async Task<ReceiptOutcome> ChangeVisibilityAsync(string queue, long id, string receipt, long now, long visibleAt, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
