@@ -105,10 +105,25 @@ internal sealed partial class StreamMappingRunner(
             }
             catch (Exception ex) when (!Stopping.IsCancellationRequested)
             {
-                // The batch is read again from the last checkpoint: in order, at least once.
-                after = (await store.CheckpointsAsync(Current.Uuid, CancellationToken.None)).GetValueOrDefault(shard, after);
                 await RecoverAsync(ex);
+
+                // The batch is read again from the last checkpoint: in order, at least once.
+                after = await SavedCheckpointAsync(shard, after);
             }
+        }
+    }
+
+    /// <summary>The shard's checkpoint as stored; <paramref name="fallback"/> while the store cannot say (it is asked again after the next failure).</summary>
+    private async Task<string?> SavedCheckpointAsync(string shard, string? fallback)
+    {
+        try
+        {
+            return (await store.CheckpointsAsync(Current.Uuid, Stopping)).GetValueOrDefault(shard, fallback);
+        }
+        catch (Exception ex) when (!Stopping.IsCancellationRequested)
+        {
+            await RecoverAsync(ex);
+            return fallback;
         }
     }
 
