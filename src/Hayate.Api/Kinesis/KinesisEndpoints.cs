@@ -230,23 +230,13 @@ public static class KinesisEndpoints
             return name.Error;
         }
 
-        if (input.Data is null)
+        var record = RecordOf(input.Data, input.PartitionKey, input.ExplicitHashKey, "");
+        if (!record.Ok)
         {
-            return Missing("data");
+            return record.Error;
         }
 
-        if (input.PartitionKey is null)
-        {
-            return Missing("partitionKey");
-        }
-
-        var record = new StreamPut(input.Data, input.PartitionKey, input.ExplicitHashKey);
-        if (StreamService.Check(record, "") is { } invalid)
-        {
-            return invalid;
-        }
-
-        var put = await streams.PutAsync(name.Value, [record], request.CancellationToken);
+        var put = await streams.PutAsync(name.Value, [record.Value], request.CancellationToken);
         if (!put.Ok)
         {
             return put.Error;
@@ -278,25 +268,14 @@ public static class KinesisEndpoints
         for (var i = 0; i < input.Records.Count; i++)
         {
             var entry = input.Records[i];
-            var member = $"records.{i + 1}.member.";
-            if (entry.Data is null)
+            var record = RecordOf(entry.Data, entry.PartitionKey, entry.ExplicitHashKey, $"records.{i + 1}.member.");
+            if (!record.Ok)
             {
-                return Missing(member + "data");
+                return record.Error;
             }
 
-            if (entry.PartitionKey is null)
-            {
-                return Missing(member + "partitionKey");
-            }
-
-            var record = new StreamPut(entry.Data, entry.PartitionKey, entry.ExplicitHashKey);
-            if (StreamService.Check(record, member) is { } invalid)
-            {
-                return invalid;
-            }
-
-            total += entry.Data.Length + Encoding.UTF8.GetByteCount(entry.PartitionKey);
-            records.Add(record);
+            total += record.Value.Data.Length + Encoding.UTF8.GetByteCount(record.Value.PartitionKey);
+            records.Add(record.Value);
         }
 
         if (total > StreamService.MaxPutRecordsBytes)
@@ -386,6 +365,23 @@ public static class KinesisEndpoints
     {
         var name = streams.NameOf(input.StreamName, input.StreamARN);
         return name.Ok ? await streams.DescribeAsync(name.Value, request.CancellationToken) : name.Error;
+    }
+
+    /// <summary>One record of PutRecord or PutRecords, checked; <paramref name="member"/> prefixes the member names in errors.</summary>
+    private static Result<StreamPut> RecordOf(byte[]? data, string? partitionKey, string? explicitHashKey, string member)
+    {
+        if (data is null)
+        {
+            return Missing(member + "data");
+        }
+
+        if (partitionKey is null)
+        {
+            return Missing(member + "partitionKey");
+        }
+
+        var record = new StreamPut(data, partitionKey, explicitHashKey);
+        return StreamService.Check(record, member) is { } invalid ? invalid : record;
     }
 
     private static KinesisShard ShardOf(StreamShard shard) => new()

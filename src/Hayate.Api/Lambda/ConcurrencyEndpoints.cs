@@ -122,12 +122,11 @@ public static partial class LambdaEndpoints
                 return all.Error;
             }
 
-            var (maxItems, after) = page.Value;
-            var rest = all.Value.Where(s => after is null || string.CompareOrdinal(s.Config.Qualifier, after) > 0).ToList();
+            var (items, next) = Page.Slice(all.Value, s => s.Config.Qualifier, page.Value);
             var response = new ListProvisionedConcurrencyConfigsResponse
             {
-                ProvisionedConcurrencyConfigs = rest.Take(maxItems).Select(s => ProvisionedShape(context, s, withArn: true)).ToList(),
-                NextMarker = rest.Count > maxItems ? Page.Marker(rest[maxItems - 1].Config.Qualifier) : null,
+                ProvisionedConcurrencyConfigs = items.Select(s => ProvisionedShape(context, s, withArn: true)).ToList(),
+                NextMarker = next,
             };
             await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListProvisionedConcurrencyConfigsResponse);
             return null;

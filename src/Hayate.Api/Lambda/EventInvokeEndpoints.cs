@@ -73,12 +73,11 @@ public static partial class LambdaEndpoints
             return all.Error;
         }
 
-        var (maxItems, after) = page.Value;
-        var rest = all.Value.Where(c => after is null || string.CompareOrdinal(c.Qualifier, after) > 0).ToList();
+        var (items, next) = Page.Slice(all.Value, c => c.Qualifier, page.Value);
         var response = new ListEventInvokeConfigsResponse
         {
-            FunctionEventInvokeConfigs = rest.Take(maxItems).Select(c => EventInvokeShape(manager, c)).ToList(),
-            NextMarker = rest.Count > maxItems ? Page.Marker(rest[maxItems - 1].Qualifier) : null,
+            FunctionEventInvokeConfigs = items.Select(c => EventInvokeShape(manager, c)).ToList(),
+            NextMarker = next,
         };
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListEventInvokeConfigsResponse);
         return null;

@@ -90,12 +90,11 @@ public static partial class LambdaEndpoints
             return all.Error;
         }
 
-        var (maxItems, after) = page.Value;
-        var rest = all.Value.Where(m => after is null || string.CompareOrdinal(m.Uuid, after) > 0).ToList();
+        var (items, next) = Page.Slice(all.Value, m => m.Uuid, page.Value);
         var response = new ListEventSourceMappingsResponse
         {
-            EventSourceMappings = rest.Take(maxItems).Select(m => MappingShape(mappings, m)).ToList(),
-            NextMarker = rest.Count > maxItems ? Page.Marker(rest[maxItems - 1].Uuid) : null,
+            EventSourceMappings = items.Select(m => MappingShape(mappings, m)).ToList(),
+            NextMarker = next,
         };
         await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListEventSourceMappingsResponse);
         return null;

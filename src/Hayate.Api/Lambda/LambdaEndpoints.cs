@@ -574,5 +574,16 @@ public static partial class LambdaEndpoints
         }
 
         public static string Marker(string lastKey) => Convert.ToBase64String(Encoding.UTF8.GetBytes(lastKey));
+
+        /// <summary>
+        /// One page of a list held whole and sorted by <paramref name="key"/>: the items after the
+        /// marker's key, at most MaxItems of them, and the marker of the next page (null on the last).
+        /// </summary>
+        public static (List<T> Items, string? NextMarker) Slice<T>(IEnumerable<T> all, Func<T, string> key, (int MaxItems, string? After) page)
+        {
+            var (maxItems, after) = page;
+            var rest = all.Where(item => after is null || string.CompareOrdinal(key(item), after) > 0).ToList();
+            return (rest.Take(maxItems).ToList(), rest.Count > maxItems ? Marker(key(rest[maxItems - 1])) : null);
+        }
     }
 }

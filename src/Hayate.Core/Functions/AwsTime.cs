@@ -14,4 +14,8 @@ public static class AwsTime
 
     public static string Format(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", CultureInfo.InvariantCulture);
+
+    /// <summary>ISO 8601 in UTC with milliseconds and "Z" (2024-05-01T12:00:00.000Z), as destination and failure records carry it.</summary>
+    public static string Iso(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

@@ -17,6 +17,12 @@ namespace Hayate.Invocation.EventSources;
 /// </summary>
 internal abstract partial class MappingRunner(EventSourceMapping mapping, Invoker invoker, ILogger logger) : IDisposable
 {
+    /// <summary>
+    /// Roughly what one synchronous invoke carries (6 MB, less room for the event's envelope): a batch
+    /// stops gathering at this estimate; <see cref="Fit"/>, on the real payload, has the last word.
+    /// </summary>
+    protected const int MaxBatchBytes = Limits.MaxSyncPayload - (64 * 1024);
+
     /// <summary>How long a loop waits after an unexpected failure (a store error, say) before it goes on.</summary>
     protected static readonly TimeSpan ProblemBackoff = TimeSpan.FromSeconds(1);
 
@@ -231,8 +237,6 @@ internal abstract partial class MappingRunner(EventSourceMapping mapping, Invoke
     protected static string Describe(Result<InvokeOutcome> result) => result.Ok
         ? $"PROBLEM: Function call failed ({result.Value.FunctionError})"
         : $"PROBLEM: {result.Error.Type}: {result.Error.Message}";
-
-    protected static byte[] Utf8(string value) => Encoding.UTF8.GetBytes(value);
 
     [LoggerMessage(EventId = 2304, Level = LogLevel.Error, Message = "event source mapping {Uuid}: a polling round failed; retrying")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception, string uuid);

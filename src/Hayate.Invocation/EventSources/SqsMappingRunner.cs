@@ -16,7 +16,6 @@ namespace Hayate.Invocation.EventSources;
 internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invoker, QueueService queues, int defaultMaximumConcurrency, ILogger logger)
     : MappingRunner(mapping, invoker, logger)
 {
-    private const int MaxBatchBytes = 6 * 1024 * 1024 - 64 * 1024;
     private int _pollers;
 
     public int Pollers => Volatile.Read(ref _pollers);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Hayate.Core.EventSources;
 using Hayate.Core.Functions;
@@ -30,7 +29,6 @@ internal sealed partial class StreamMappingRunner(
     ILogger logger)
     : MappingRunner(mapping, invoker, logger)
 {
-    private const int MaxBatchBytes = 6 * 1024 * 1024 - 64 * 1024;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan IdleWait = TimeSpan.FromSeconds(1);
@@ -378,14 +376,14 @@ internal sealed partial class StreamMappingRunner(
             },
             ["responseContext"] = responseContext,
             ["version"] = "1.0",
-            ["timestamp"] = Iso(time.GetUtcNow()),
+            ["timestamp"] = AwsTime.Iso(time.GetUtcNow()),
             ["KinesisBatchInfo"] = new JsonObject
             {
                 ["shardId"] = shard,
                 ["startSequenceNumber"] = records[0].SequenceNumber,
                 ["endSequenceNumber"] = records[^1].SequenceNumber,
-                ["approximateArrivalOfFirstRecord"] = Iso(records[0].ArrivedAt),
-                ["approximateArrivalOfLastRecord"] = Iso(records[^1].ArrivedAt),
+                ["approximateArrivalOfFirstRecord"] = AwsTime.Iso(records[0].ArrivedAt),
+                ["approximateArrivalOfLastRecord"] = AwsTime.Iso(records[^1].ArrivedAt),
                 ["batchSize"] = records.Count,
                 ["streamArn"] = current.EventSourceArn,
             },
@@ -396,8 +394,6 @@ internal sealed partial class StreamMappingRunner(
             LogDestinationFailed(Logger, current.Uuid, destination, sent.Error.Type, sent.Error.Message);
         }
     }
-
-    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "event source mapping {Uuid}: {Count} records of {Shard} given up: {Condition}")]
     private static partial void LogDiscarded(ILogger logger, string uuid, int count, string shard, string condition);

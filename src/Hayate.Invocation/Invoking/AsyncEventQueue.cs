@@ -354,7 +354,7 @@ public sealed partial class AsyncEventQueue(
         var record = new JsonObject
         {
             ["version"] = "1.0",
-            ["timestamp"] = time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["timestamp"] = AwsTime.Iso(time.GetUtcNow()),
             ["requestContext"] = new JsonObject
             {
                 ["requestId"] = evt.RequestId,

@@ -55,6 +55,5 @@ public static class StreamErrors
     public static LambdaError ExpiredIterator(string message) => new("ExpiredIteratorException", 400, message);
 
     /// <summary>A member outside the model's constraints, worded as AWS words it.</summary>
-    public static LambdaError Validation(string value, string member, string constraint) =>
-        new("ValidationException", 400, $"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}");
+    public static LambdaError Validation(string value, string member, string constraint) => LambdaErrors.Validation(member, value, constraint);
 }

@@ -189,16 +189,13 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
 
     public async Task<Result<string>> GetShardIteratorAsync(string name, string shardId, string type, string? sequenceNumber, DateTimeOffset? timestamp, CancellationToken cancellationToken)
     {
-        var stored = await store.GetStreamAsync(name, cancellationToken);
-        if (stored is null)
+        var found = await ShardAsync(name, shardId, cancellationToken);
+        if (!found.Ok)
         {
-            return StreamErrors.NotFound(name, account.AccountId);
+            return found.Error;
         }
 
-        if (ShardIndexOf(shardId, stored.ShardCount) is not { } shard)
-        {
-            return StreamErrors.ShardNotFound(shardId, name, account.AccountId);
-        }
+        var shard = found.Value.Shard;
 
         if (type is "AT_SEQUENCE_NUMBER" or "AFTER_SEQUENCE_NUMBER" && sequenceNumber is null)
         {
@@ -281,16 +278,13 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
     /// <summary>Up to <paramref name="limit"/> records of a shard after a sequence number (null: from the oldest), in order.</summary>
     public async Task<Result<IReadOnlyList<StreamRecord>>> ReadAsync(string streamName, string shardId, string? afterSequenceNumber, int limit, CancellationToken cancellationToken)
     {
-        var stored = await store.GetStreamAsync(streamName, cancellationToken);
-        if (stored is null)
+        var found = await ShardAsync(streamName, shardId, cancellationToken);
+        if (!found.Ok)
         {
-            return StreamErrors.NotFound(streamName, account.AccountId);
+            return found.Error;
         }
 
-        if (ShardIndexOf(shardId, stored.ShardCount) is not { } shard)
-        {
-            return StreamErrors.ShardNotFound(shardId, streamName, account.AccountId);
-        }
+        var (stored, shard) = found.Value;
 
         var after = 0L;
         if (afterSequenceNumber is not null)
@@ -310,12 +304,13 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
     /// <summary>The sequence number of the newest record of a shard (null when it has none): where LATEST starts.</summary>
     public async Task<Result<string?>> LatestSequenceNumberAsync(string streamName, string shardId, CancellationToken cancellationToken)
     {
-        var stored = await store.GetStreamAsync(streamName, cancellationToken);
-        if (stored is null || ShardIndexOf(shardId, stored.ShardCount) is not { } shard)
+        var found = await ShardAsync(streamName, shardId, cancellationToken);
+        if (!found.Ok)
         {
-            return StreamErrors.NotFound(streamName, account.AccountId);
+            return found.Error;
         }
 
+        var (stored, shard) = found.Value;
         var latest = await store.LatestSequenceAsync(streamName, shard, cancellationToken);
         return latest <= stored.SequenceBase ? Result.Of<string?>(null) : SequenceNumberOf(shard, latest);
     }
@@ -323,12 +318,13 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
     /// <summary>The sequence number of the newest record that arrived before <paramref name="timestamp"/> (null when none): where AT_TIMESTAMP starts.</summary>
     public async Task<Result<string?>> SequenceNumberBeforeAsync(string streamName, string shardId, DateTimeOffset timestamp, CancellationToken cancellationToken)
     {
-        var stored = await store.GetStreamAsync(streamName, cancellationToken);
-        if (stored is null || ShardIndexOf(shardId, stored.ShardCount) is not { } shard)
+        var found = await ShardAsync(streamName, shardId, cancellationToken);
+        if (!found.Ok)
         {
-            return StreamErrors.NotFound(streamName, account.AccountId);
+            return found.Error;
         }
 
+        var shard = found.Value.Shard;
         var before = await store.SequenceBeforeAsync(streamName, shard, timestamp.ToUnixTimeMilliseconds(), cancellationToken);
         return before == 0 ? Result.Of<string?>(null) : SequenceNumberOf(shard, before);
     }
@@ -343,6 +339,18 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
         catch (TimeoutException)
         {
         }
+    }
+
+    /// <summary>The stream and the index of its shard <paramref name="shardId"/>, or the error that names what is missing.</summary>
+    private async Task<Result<(StoredStream Stream, int Shard)>> ShardAsync(string name, string shardId, CancellationToken cancellationToken)
+    {
+        var stored = await store.GetStreamAsync(name, cancellationToken);
+        if (stored is null)
+        {
+            return StreamErrors.NotFound(name, account.AccountId);
+        }
+
+        return ShardIndexOf(shardId, stored.ShardCount) is { } shard ? (stored, shard) : StreamErrors.ShardNotFound(shardId, name, account.AccountId);
     }
 
     private async Task<IReadOnlyList<StoredStreamRecord>> ReadStoredAsync(StoredStream stream, int shard, long after, int limit, int maxBytes, CancellationToken cancellationToken)

@@ -111,7 +111,8 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
             }
         }
 
-        if (records.Any(r => !last.ContainsKey(r.Shard)))
+        var touched = records.Select(r => r.Shard).Distinct().ToList();
+        if (touched.Any(shard => !last.ContainsKey(shard)))
         {
             // Deleted since the caller looked it up.
             return null;
@@ -124,7 +125,7 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
             latest.CommandText = "SELECT arrived_at FROM kinesis_records WHERE stream_name = $n AND shard = $s ORDER BY sequence DESC LIMIT 1;";
             latest.Parameters.AddWithValue("$n", stream);
             var shard = latest.Parameters.Add("$s", SqliteType.Integer);
-            foreach (var index in records.Select(r => r.Shard).Distinct())
+            foreach (var index in touched)
             {
                 shard.Value = index;
                 if (await latest.ExecuteScalarAsync(cancellationToken) is long previous && previous > arrivedAt)
@@ -165,7 +166,7 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
             update.Parameters.AddWithValue("$n", stream);
             var shard = update.Parameters.Add("$s", SqliteType.Integer);
             var sequence = update.Parameters.Add("$q", SqliteType.Integer);
-            foreach (var index in records.Select(r => r.Shard).Distinct())
+            foreach (var index in touched)
             {
                 shard.Value = index;
                 sequence.Value = last[index];
