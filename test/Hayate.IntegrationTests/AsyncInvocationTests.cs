@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
-using Hayate.IntegrationTests.Infrastructure;
+using Hayate.Testing;
 
 namespace Hayate.IntegrationTests;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Hayate.IntegrationTests.Infrastructure;
+using Hayate.Testing;
 
 namespace Hayate.IntegrationTests;
 

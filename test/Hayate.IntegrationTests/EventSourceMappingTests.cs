@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Hayate.IntegrationTests.Infrastructure;
+using Hayate.Testing;
 
 namespace Hayate.IntegrationTests;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Hayate.IntegrationTests.Infrastructure;
+using Hayate.Testing;
 
 namespace Hayate.IntegrationTests;
 

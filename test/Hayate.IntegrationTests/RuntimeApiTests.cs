@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Hayate.IntegrationTests.Infrastructure;
+using Hayate.Testing;
 
 namespace Hayate.IntegrationTests;
 

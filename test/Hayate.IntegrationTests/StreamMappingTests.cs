@@ -1,4 +1,4 @@
-using Hayate.IntegrationTests.Infrastructure;
+using Hayate.Testing;
 
 namespace Hayate.IntegrationTests;
 

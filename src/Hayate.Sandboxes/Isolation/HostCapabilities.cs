@@ -1,4 +1,3 @@
-using Hayate.Core.Functions;
 
 namespace Hayate.Sandboxes.Isolation;
 

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Hayate.Core.Functions;
 using Microsoft.Win32.SafeHandles;
 
 namespace Hayate.Sandboxes.Isolation;

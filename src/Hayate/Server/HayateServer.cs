@@ -1,33 +1,13 @@
 using System.Net;
-using Hayate.Api;
-using Hayate.Api.JsonProtocol;
-using Hayate.Api.Kms;
-using Hayate.Api.Lambda;
-using Hayate.Api.Kinesis;
-using Hayate.Api.Sqs;
-using Hayate.Api.Wire;
-using Hayate.Core.Errors;
-using Hayate.Invocation.Concurrency;
-using Hayate.Invocation.EventSources;
-using Hayate.Invocation.Functions;
-using Hayate.Invocation.Invoking;
-using Hayate.Invocation.Layers;
-using Hayate.Invocation.Keys;
-using Hayate.Invocation.Logging;
-using Hayate.Invocation.Queues;
-using Hayate.Invocation.Streams;
+using Hayate.Kernel.Accounts;
+using Hayate.Kernel.Hosting;
+using Hayate.Kernel.Protocols;
+using Hayate.Kinesis;
+using Hayate.Kms;
+using Hayate.Lambda;
+using Hayate.Sandboxes;
 using Hayate.Sandboxes.Isolation;
-using Hayate.Sandboxes.Pooling;
-using Hayate.Storage.Code;
-using Hayate.Storage.EventSources;
-using Hayate.Storage.Events;
-using Hayate.Storage.Functions;
-using Hayate.Storage.Layers;
-using Hayate.Storage.Keys;
-using Hayate.Storage.Logs;
-using Hayate.Storage.Queues;
-using Hayate.Storage.Streams;
-using Hayate.Storage.Sqlite;
+using Hayate.Sqs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -40,16 +20,13 @@ using Microsoft.Extensions.Logging;
 namespace Hayate.Server;
 
 /// <summary>The composition root of `hayate serve`: one process, SQLite in the data directory, Kestrel on one port.</summary>
-public static partial class HayateServer
+public static class HayateServer
 {
     public static async Task<int> RunAsync(ServeSettings settings, CancellationToken cancellationToken)
     {
         var data = Path.GetFullPath(settings.DataDirectory);
         Directory.CreateDirectory(data);
-        var database = new SqliteDatabase(Path.Combine(data, "hayate.db"));
-        await database.InitializeAsync(cancellationToken);
         var masterKey = MasterKey.LoadOrCreate(settings.MasterKeyFile, data);
-
         var sandboxOptions = new SandboxOptions
         {
             IdleTimeout = settings.IdleTimeout,
@@ -58,8 +35,6 @@ public static partial class HayateServer
         };
         var host = HostCapabilities.Detect(sandboxOptions);
 
-        // Content root beside the executable, no config reloading: by default both follow the working
-        // directory, and watching it recursively cost hundreds of inotify watches and wake-ups.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,
@@ -82,72 +57,24 @@ public static partial class HayateServer
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
-        var services = builder.Services;
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(database);
-        services.AddSingleton<IFunctionStore, SqliteFunctionStore>();
-        services.AddSingleton<ILogStore, SqliteLogStore>();
-        services.AddSingleton(new CodeStore(data));
-        services.AddSingleton(host);
-        services.AddSingleton(sandboxOptions);
-        services.AddSingleton<SandboxPool>();
-        services.AddSingleton<ISandboxHost>(sp => sp.GetRequiredService<SandboxPool>());
-        services.AddHostedService(sp => sp.GetRequiredService<SandboxPool>());
-        services.AddSingleton(new AccountOptions { Region = settings.Region });
-        services.AddSingleton(new ConcurrencyLimiter(settings.ConcurrencyLimit));
-        services.AddSingleton<ILayerStore, SqliteLayerStore>();
-        services.AddSingleton<LayerManager>();
-        services.AddSingleton<FunctionManager>();
-        services.AddSingleton<FunctionPolicies>();
-        services.AddSingleton<FunctionLogWriter>();
-        services.AddHostedService(sp => sp.GetRequiredService<FunctionLogWriter>());
-        services.AddSingleton<Invoker>();
-        services.AddSingleton<FunctionConcurrency>();
-        services.AddHostedService(sp => sp.GetRequiredService<FunctionConcurrency>());
-        services.AddSingleton<IAsyncEventStore, SqliteAsyncEventStore>();
-        services.AddSingleton(new AsyncOptions { FirstRetryDelay = settings.AsyncRetryDelay });
-        services.AddSingleton<EventInvokeConfigs>();
-        services.AddSingleton<AsyncEventQueue>();
-        services.AddHostedService(sp => sp.GetRequiredService<AsyncEventQueue>());
-        services.AddSingleton(masterKey);
-        services.AddSingleton<IKeyStore, SqliteKeyStore>();
-        services.AddSingleton<KeyService>();
-        services.AddSingleton<EnvironmentCipher>();
-        services.AddJsonProtocolService(KmsEndpoints.Service);
-        services.AddSingleton<IQueueStore, SqliteQueueStore>();
-        services.AddSingleton<QueueService>();
-        services.AddJsonProtocolService(SqsEndpoints.Service);
-        services.AddSingleton<IStreamStore, SqliteStreamStore>();
-        services.AddSingleton<StreamService>();
-        services.AddJsonProtocolService(KinesisEndpoints.Service);
-        services.AddSingleton<IEventSourceMappingStore, SqliteEventSourceMappingStore>();
-        services.AddSingleton<EventSourceMappings>();
-        services.AddHostedService(sp => sp.GetRequiredService<EventSourceMappings>());
+        // One call per service. Lambda uses the others through their C# APIs; they know nothing of it.
+        builder.Services
+            .AddKernel(data, new AccountOptions { Region = settings.Region })
+            .AddSandboxes(sandboxOptions, host)
+            .AddKms(masterKey)
+            .AddSqs()
+            .AddKinesis()
+            .AddLambda(new LambdaOptions { ConcurrencyLimit = settings.ConcurrencyLimit, AsyncRetryDelay = settings.AsyncRetryDelay });
 
         var app = builder.Build();
-        app.Services.GetRequiredService<Invoker>().AttachQueue(app.Services.GetRequiredService<AsyncEventQueue>());
-        app.Services.GetRequiredService<FunctionManager>().FunctionDeleted += app.Services.GetRequiredService<EventInvokeConfigs>().Forget;
-        app.Services.GetRequiredService<FunctionManager>().QualifierDeleted += (name, _) => app.Services.GetRequiredService<EventInvokeConfigs>().Forget(name);
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Hayate");
-        await app.Services.GetRequiredService<KeyService>().CheckMasterKeyAsync(cancellationToken);
-
-        app.Use(async (context, next) =>
-        {
-            context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
-            try
-            {
-                await next(context);
-            }
-            catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
-            {
-                LogUnhandled(logger, ex, context.Request.Method, context.Request.Path);
-                await WireErrors.WriteAsync(context, LambdaErrors.Service("An internal error occurred; the server log has the details."));
-            }
-        });
-        app.MapLambdaApi();
-        app.MapHayateApi();
-        app.MapJsonProtocols();
-        app.MapFallback((HttpContext context) => WireErrors.WriteAsync(context, LambdaErrors.UnknownOperation(context.Request.Method, context.Request.Path)));
+        await app.Services.PrepareAsync(cancellationToken);
+        app.UseAwsProtocols();
+        app.MapLambda();
+        app.MapSqs();
+        app.MapKms();
+        app.MapKinesis();
+        app.MapGet("/_hayate/health", (HttpContext context) => context.Response.WriteAsync("ok"));
+        app.MapUnknownOperations();
 
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -169,7 +96,4 @@ public static partial class HayateServer
         Console.Error.WriteLine("hayate: stopped");
         return 0;
     }
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "unhandled error in {Method} {Path}")]
-    private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
 }
