@@ -94,7 +94,7 @@ public sealed class SqliteDatabaseTests : IDisposable
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new SqliteDatabase(File).MigrateAsync([Fruit], Token));
 
-        Assert.Contains("migrations 2 no schema", error.Message, StringComparison.Ordinal);
+        Assert.Contains("migration steps 2 belong to no schema", error.Message, StringComparison.Ordinal);
         Assert.Equal(2L, await ScalarAsync("SELECT MAX(version) FROM schema_version;"));
         Assert.Equal(0L, await ScalarAsync("SELECT COUNT(*) FROM schema_migrations;"));
     }

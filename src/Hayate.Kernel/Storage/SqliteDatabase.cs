@@ -107,7 +107,7 @@ public sealed class SqliteDatabase
         if (missing.Count > 0)
         {
             throw new InvalidOperationException(
-                $"the database {connection.DataSource} was written by a build whose migrations {string.Join(", ", missing)} no schema of this build claims; open it with the build that wrote it");
+                $"the database {connection.DataSource} was written by an older build: its migration steps {string.Join(", ", missing)} belong to no schema of this build; open it with the build that wrote it");
         }
 
         foreach (var (name, migration) in claimed)
