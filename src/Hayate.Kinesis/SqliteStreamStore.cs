@@ -13,19 +13,11 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
         using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using (var insert = connection.CreateCommand())
+        if (await transaction.ExecuteAsync(
+            "INSERT INTO kinesis_streams (name, created_at, retention_hours, mode, shard_count) VALUES ($n, $c, $r, $m, $s) ON CONFLICT (name) DO NOTHING;",
+            [("$n", stream.Name), ("$c", stream.CreatedAt), ("$r", stream.RetentionHours), ("$m", stream.Mode), ("$s", stream.ShardCount)], cancellationToken) == 0)
         {
-            insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO kinesis_streams (name, created_at, retention_hours, mode, shard_count) VALUES ($n, $c, $r, $m, $s) ON CONFLICT (name) DO NOTHING;";
-            insert.Parameters.AddWithValue("$n", stream.Name);
-            insert.Parameters.AddWithValue("$c", stream.CreatedAt);
-            insert.Parameters.AddWithValue("$r", stream.RetentionHours);
-            insert.Parameters.AddWithValue("$m", stream.Mode);
-            insert.Parameters.AddWithValue("$s", stream.ShardCount);
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                return false;
-            }
+            return false;
         }
 
         await using (var shards = connection.CreateCommand())
@@ -46,49 +38,22 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
         return true;
     }
 
-    public async Task<StoredStream?> GetStreamAsync(string name, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {StreamColumns} FROM kinesis_streams WHERE name = $n;";
-        command.Parameters.AddWithValue("$n", name);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadStream(reader) : null;
-    }
+    public Task<StoredStream?> GetStreamAsync(string name, CancellationToken cancellationToken) =>
+        database.QueryFirstAsync($"SELECT {StreamColumns} FROM kinesis_streams WHERE name = $n;", [("$n", name)], ReadStream, cancellationToken);
 
-    public async Task<IReadOnlyList<StoredStream>> ListStreamsAsync(string? afterName, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {StreamColumns} FROM kinesis_streams WHERE name > $after ORDER BY name LIMIT $limit;";
-        command.Parameters.AddWithValue("$after", afterName ?? "");
-        command.Parameters.AddWithValue("$limit", limit);
-        var list = new List<StoredStream>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(ReadStream(reader));
-        }
-
-        return list;
-    }
+    public async Task<IReadOnlyList<StoredStream>> ListStreamsAsync(string? afterName, int limit, CancellationToken cancellationToken) =>
+        await database.QueryAsync($"SELECT {StreamColumns} FROM kinesis_streams WHERE name > $after ORDER BY name LIMIT $limit;",
+            [("$after", afterName ?? ""), ("$limit", limit)], ReadStream, cancellationToken);
 
     public async Task<bool> DeleteStreamAsync(string name, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "DELETE FROM kinesis_records WHERE stream_name = $n; DELETE FROM kinesis_streams WHERE name = $n;";
-        command.Parameters.AddWithValue("$n", name);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        await using var changes = connection.CreateCommand();
-        changes.Transaction = transaction;
+        await transaction.ExecuteAsync("DELETE FROM kinesis_records WHERE stream_name = $n; DELETE FROM kinesis_streams WHERE name = $n;", [("$n", name)], cancellationToken);
 
         // The second statement's count alone: whether the stream itself was there.
-        changes.CommandText = "SELECT changes();";
-        var deleted = Convert.ToInt64(await changes.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0;
+        var deleted = (long)(await transaction.ScalarAsync("SELECT changes();", [], cancellationToken))! > 0;
         await transaction.CommitAsync(cancellationToken);
         return deleted;
     }
@@ -98,19 +63,8 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
         using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        var last = new Dictionary<int, long>();
-        await using (var read = connection.CreateCommand())
-        {
-            read.Transaction = transaction;
-            read.CommandText = "SELECT shard, last_sequence FROM kinesis_shards WHERE stream_name = $n;";
-            read.Parameters.AddWithValue("$n", stream);
-            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                last[reader.GetInt32(0)] = reader.GetInt64(1);
-            }
-        }
-
+        var last = (await transaction.QueryAsync("SELECT shard, last_sequence FROM kinesis_shards WHERE stream_name = $n;", [("$n", stream)],
+            r => (Shard: r.GetInt32(0), Last: r.GetInt64(1)), cancellationToken)).ToDictionary(s => s.Shard, s => s.Last);
         var touched = records.Select(r => r.Shard).Distinct().ToList();
         if (touched.Any(shard => !last.ContainsKey(shard)))
         {
@@ -181,14 +135,10 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
     public async Task<IReadOnlyList<StoredStreamRecord>> ReadAsync(string stream, int shard, long afterSequence, long notBefore, int limit, long maxBytes, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT sequence, partition_key, data, arrived_at FROM kinesis_records " +
-            "WHERE stream_name = $n AND shard = $s AND sequence > $after AND arrived_at >= $since ORDER BY sequence LIMIT $limit;";
-        command.Parameters.AddWithValue("$n", stream);
-        command.Parameters.AddWithValue("$s", shard);
-        command.Parameters.AddWithValue("$after", afterSequence);
-        command.Parameters.AddWithValue("$since", notBefore);
-        command.Parameters.AddWithValue("$limit", limit);
+        await using var command = connection.Command(
+            "SELECT sequence, partition_key, data, arrived_at FROM kinesis_records " +
+            "WHERE stream_name = $n AND shard = $s AND sequence > $after AND arrived_at >= $since ORDER BY sequence LIMIT $limit;",
+            [("$n", stream), ("$s", shard), ("$after", afterSequence), ("$since", notBefore), ("$limit", limit)]);
         var list = new List<StoredStreamRecord>();
         var bytes = 0L;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -207,36 +157,17 @@ public sealed class SqliteStreamStore(SqliteDatabase database) : IStreamStore
         return list;
     }
 
-    public async Task<long> LatestSequenceAsync(string stream, int shard, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT last_sequence FROM kinesis_shards WHERE stream_name = $n AND shard = $s;";
-        command.Parameters.AddWithValue("$n", stream);
-        command.Parameters.AddWithValue("$s", shard);
-        return await command.ExecuteScalarAsync(cancellationToken) is long value ? value : 0;
-    }
+    public async Task<long> LatestSequenceAsync(string stream, int shard, CancellationToken cancellationToken) =>
+        await database.ScalarAsync("SELECT last_sequence FROM kinesis_shards WHERE stream_name = $n AND shard = $s;", [("$n", stream), ("$s", shard)], cancellationToken) is long value ? value : 0;
 
-    public async Task<long> SequenceBeforeAsync(string stream, int shard, long arrivedBefore, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(MAX(sequence), 0) FROM kinesis_records WHERE stream_name = $n AND shard = $s AND arrived_at < $t;";
-        command.Parameters.AddWithValue("$n", stream);
-        command.Parameters.AddWithValue("$s", shard);
-        command.Parameters.AddWithValue("$t", arrivedBefore);
-        return await command.ExecuteScalarAsync(cancellationToken) is long value ? value : 0;
-    }
+    public async Task<long> SequenceBeforeAsync(string stream, int shard, long arrivedBefore, CancellationToken cancellationToken) =>
+        (long)(await database.ScalarAsync("SELECT COALESCE(MAX(sequence), 0) FROM kinesis_records WHERE stream_name = $n AND shard = $s AND arrived_at < $t;",
+            [("$n", stream), ("$s", shard), ("$t", arrivedBefore)], cancellationToken))!;
 
     public async Task TrimAsync(string stream, long arrivedBefore, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM kinesis_records WHERE stream_name = $n AND arrived_at < $t;";
-        command.Parameters.AddWithValue("$n", stream);
-        command.Parameters.AddWithValue("$t", arrivedBefore);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await database.ExecuteAsync("DELETE FROM kinesis_records WHERE stream_name = $n AND arrived_at < $t;", [("$n", stream), ("$t", arrivedBefore)], cancellationToken);
     }
 
     private static StoredStream ReadStream(SqliteDataReader reader) =>

@@ -30,44 +30,16 @@ public sealed class SqliteKeyStore(SqliteDatabase database) : IKeyStore
         return true;
     }
 
-    public async Task<StoredKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {KeyColumns} FROM kms_keys WHERE key_id = $id;";
-        command.Parameters.AddWithValue("$id", keyId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadKey(reader) : null;
-    }
+    public Task<StoredKey?> GetKeyAsync(string keyId, CancellationToken cancellationToken) =>
+        database.QueryFirstAsync($"SELECT {KeyColumns} FROM kms_keys WHERE key_id = $id;", [("$id", keyId)], ReadKey, cancellationToken);
 
-    public async Task<IReadOnlyList<StoredKey>> ListKeysAsync(string? afterKeyId, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {KeyColumns} FROM kms_keys WHERE key_id > $after ORDER BY key_id LIMIT $limit;";
-        command.Parameters.AddWithValue("$after", afterKeyId ?? "");
-        command.Parameters.AddWithValue("$limit", limit);
-        var list = new List<StoredKey>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(ReadKey(reader));
-        }
+    public async Task<IReadOnlyList<StoredKey>> ListKeysAsync(string? afterKeyId, int limit, CancellationToken cancellationToken) =>
+        await database.QueryAsync($"SELECT {KeyColumns} FROM kms_keys WHERE key_id > $after ORDER BY key_id LIMIT $limit;",
+            [("$after", afterKeyId ?? ""), ("$limit", limit)], ReadKey, cancellationToken);
 
-        return list;
-    }
-
-    public async Task<bool> UpdateKeyStateAsync(string keyId, string keyState, DateTimeOffset? deletionDate, int? pendingDeletionWindowInDays, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE kms_keys SET key_state = $state, deletion_date = $deletion, pending_window_days = $window WHERE key_id = $id;";
-        command.Parameters.AddWithValue("$id", keyId);
-        command.Parameters.AddWithValue("$state", keyState);
-        command.Parameters.AddWithValue("$deletion", (object?)deletionDate?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-        command.Parameters.AddWithValue("$window", (object?)pendingDeletionWindowInDays ?? DBNull.Value);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
+    public async Task<bool> UpdateKeyStateAsync(string keyId, string keyState, DateTimeOffset? deletionDate, int? pendingDeletionWindowInDays, CancellationToken cancellationToken) =>
+        await database.ExecuteAsync("UPDATE kms_keys SET key_state = $state, deletion_date = $deletion, pending_window_days = $window WHERE key_id = $id;",
+            [("$id", keyId), ("$state", keyState), ("$deletion", deletionDate?.ToUnixTimeMilliseconds()), ("$window", pendingDeletionWindowInDays)], cancellationToken) == 1;
 
     public async Task<bool> TryCreateAliasAsync(StoredAlias alias, CancellationToken cancellationToken)
     {
@@ -75,72 +47,38 @@ public sealed class SqliteKeyStore(SqliteDatabase database) : IKeyStore
         return await InsertAliasAsync(connection, null, alias, cancellationToken);
     }
 
-    public async Task<StoredAlias?> GetAliasAsync(string aliasName, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT alias_name, target_key_id, creation_date, last_updated_date FROM kms_aliases WHERE alias_name = $name;";
-        command.Parameters.AddWithValue("$name", aliasName);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? ReadAlias(reader) : null;
-    }
+    private const string AliasColumns = "alias_name, target_key_id, creation_date, last_updated_date";
 
-    public async Task<IReadOnlyList<StoredAlias>> ListAliasesAsync(string? targetKeyId, string? afterName, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT alias_name, target_key_id, creation_date, last_updated_date FROM kms_aliases " +
-            "WHERE alias_name > $after AND ($target IS NULL OR target_key_id = $target) ORDER BY alias_name LIMIT $limit;";
-        command.Parameters.AddWithValue("$after", afterName ?? "");
-        command.Parameters.AddWithValue("$target", (object?)targetKeyId ?? DBNull.Value);
-        command.Parameters.AddWithValue("$limit", limit);
-        var list = new List<StoredAlias>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(ReadAlias(reader));
-        }
+    public Task<StoredAlias?> GetAliasAsync(string aliasName, CancellationToken cancellationToken) =>
+        database.QueryFirstAsync($"SELECT {AliasColumns} FROM kms_aliases WHERE alias_name = $name;", [("$name", aliasName)], ReadAlias, cancellationToken);
 
-        return list;
-    }
+    public async Task<IReadOnlyList<StoredAlias>> ListAliasesAsync(string? targetKeyId, string? afterName, int limit, CancellationToken cancellationToken) =>
+        await database.QueryAsync(
+            $"SELECT {AliasColumns} FROM kms_aliases WHERE alias_name > $after AND ($target IS NULL OR target_key_id = $target) ORDER BY alias_name LIMIT $limit;",
+            [("$after", afterName ?? ""), ("$target", targetKeyId), ("$limit", limit)], ReadAlias, cancellationToken);
 
-    public async Task<bool> DeleteAliasAsync(string aliasName, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM kms_aliases WHERE alias_name = $name;";
-        command.Parameters.AddWithValue("$name", aliasName);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
-    }
+    public async Task<bool> DeleteAliasAsync(string aliasName, CancellationToken cancellationToken) =>
+        await database.ExecuteAsync("DELETE FROM kms_aliases WHERE alias_name = $name;", [("$name", aliasName)], cancellationToken) == 1;
 
     private static async Task InsertKeyAsync(SqliteConnection connection, SqliteTransaction? transaction, StoredKey key, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"INSERT INTO kms_keys ({KeyColumns}) VALUES ($id, $created, $description, $usage, $spec, $manager, $state, $deletion, $window, $tags, $material);";
-        command.Parameters.AddWithValue("$id", key.KeyId);
-        command.Parameters.AddWithValue("$created", key.CreationDate.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$description", key.Description);
-        command.Parameters.AddWithValue("$usage", key.KeyUsage);
-        command.Parameters.AddWithValue("$spec", key.KeySpec);
-        command.Parameters.AddWithValue("$manager", key.KeyManager);
-        command.Parameters.AddWithValue("$state", key.KeyState);
-        command.Parameters.AddWithValue("$deletion", (object?)key.DeletionDate?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-        command.Parameters.AddWithValue("$window", (object?)key.PendingDeletionWindowInDays ?? DBNull.Value);
-        command.Parameters.AddWithValue("$tags", SerializeTags(key.Tags));
-        command.Parameters.Add("$material", SqliteType.Blob).Value = key.SealedMaterial;
+        await using var command = connection.Command(
+            $"INSERT INTO kms_keys ({KeyColumns}) VALUES ($id, $created, $description, $usage, $spec, $manager, $state, $deletion, $window, $tags, $material);",
+            [
+                ("$id", key.KeyId), ("$created", key.CreationDate.ToUnixTimeMilliseconds()), ("$description", key.Description), ("$usage", key.KeyUsage),
+                ("$spec", key.KeySpec), ("$manager", key.KeyManager), ("$state", key.KeyState), ("$deletion", key.DeletionDate?.ToUnixTimeMilliseconds()),
+                ("$window", key.PendingDeletionWindowInDays), ("$tags", SerializeTags(key.Tags)), ("$material", key.SealedMaterial),
+            ],
+            transaction);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static async Task<bool> InsertAliasAsync(SqliteConnection connection, SqliteTransaction? transaction, StoredAlias alias, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO kms_aliases (alias_name, target_key_id, creation_date, last_updated_date) VALUES ($name, $target, $created, $updated) ON CONFLICT (alias_name) DO NOTHING;";
-        command.Parameters.AddWithValue("$name", alias.AliasName);
-        command.Parameters.AddWithValue("$target", alias.TargetKeyId);
-        command.Parameters.AddWithValue("$created", alias.CreationDate.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$updated", alias.LastUpdatedDate.ToUnixTimeMilliseconds());
+        await using var command = connection.Command(
+            $"INSERT INTO kms_aliases ({AliasColumns}) VALUES ($name, $target, $created, $updated) ON CONFLICT (alias_name) DO NOTHING;",
+            [("$name", alias.AliasName), ("$target", alias.TargetKeyId), ("$created", alias.CreationDate.ToUnixTimeMilliseconds()), ("$updated", alias.LastUpdatedDate.ToUnixTimeMilliseconds())],
+            transaction);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 

@@ -11,54 +11,26 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
     public async Task<bool> TryCreateQueueAsync(StoredQueue queue, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "INSERT INTO sqs_queues (name, created_at, modified_at, attributes) VALUES ($n, $c, $m, $a) ON CONFLICT (name) DO NOTHING;";
-        command.Parameters.AddWithValue("$n", queue.Name);
-        command.Parameters.AddWithValue("$c", queue.CreatedAt);
-        command.Parameters.AddWithValue("$m", queue.ModifiedAt);
-        command.Parameters.AddWithValue("$a", queue.Attributes);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        return await database.ExecuteAsync(
+            "INSERT INTO sqs_queues (name, created_at, modified_at, attributes) VALUES ($n, $c, $m, $a) ON CONFLICT (name) DO NOTHING;",
+            [("$n", queue.Name), ("$c", queue.CreatedAt), ("$m", queue.ModifiedAt), ("$a", queue.Attributes)], cancellationToken) == 1;
     }
 
-    public async Task<StoredQueue?> GetQueueAsync(string name, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, created_at, modified_at, attributes FROM sqs_queues WHERE name = $n;";
-        command.Parameters.AddWithValue("$n", name);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? new StoredQueue(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3)) : null;
-    }
+    public Task<StoredQueue?> GetQueueAsync(string name, CancellationToken cancellationToken) =>
+        database.QueryFirstAsync("SELECT name, created_at, modified_at, attributes FROM sqs_queues WHERE name = $n;", [("$n", name)], ReadQueue, cancellationToken);
 
-    public async Task<IReadOnlyList<StoredQueue>> ListQueuesAsync(string prefix, string? afterName, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, created_at, modified_at, attributes FROM sqs_queues WHERE name > $after AND substr(name, 1, length($p)) = $p ORDER BY name LIMIT $limit;";
-        command.Parameters.AddWithValue("$after", afterName ?? "");
-        command.Parameters.AddWithValue("$p", prefix);
-        command.Parameters.AddWithValue("$limit", limit);
-        var list = new List<StoredQueue>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(new StoredQueue(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3)));
-        }
-
-        return list;
-    }
+    public async Task<IReadOnlyList<StoredQueue>> ListQueuesAsync(string prefix, string? afterName, int limit, CancellationToken cancellationToken) =>
+        await database.QueryAsync(
+            "SELECT name, created_at, modified_at, attributes FROM sqs_queues WHERE name > $after AND substr(name, 1, length($p)) = $p ORDER BY name LIMIT $limit;",
+            [("$after", afterName ?? ""), ("$p", prefix), ("$limit", limit)], ReadQueue, cancellationToken);
 
     public async Task<bool> DeleteQueueAsync(string name, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "DELETE FROM sqs_messages WHERE queue_name = $n; DELETE FROM sqs_dedup WHERE queue_name = $n; DELETE FROM sqs_queues WHERE name = $n;";
-        command.Parameters.AddWithValue("$n", name);
-        var rows = await command.ExecuteNonQueryAsync(cancellationToken);
+        var rows = await transaction.ExecuteAsync(
+            "DELETE FROM sqs_messages WHERE queue_name = $n; DELETE FROM sqs_dedup WHERE queue_name = $n; DELETE FROM sqs_queues WHERE name = $n;", [("$n", name)], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return rows > 0;
     }
@@ -66,44 +38,23 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
     public async Task<bool> UpdateQueueAsync(string name, string attributes, long modifiedAt, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE sqs_queues SET attributes = $a, modified_at = $m WHERE name = $n;";
-        command.Parameters.AddWithValue("$n", name);
-        command.Parameters.AddWithValue("$a", attributes);
-        command.Parameters.AddWithValue("$m", modifiedAt);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        return await database.ExecuteAsync("UPDATE sqs_queues SET attributes = $a, modified_at = $m WHERE name = $n;",
+            [("$n", name), ("$a", attributes), ("$m", modifiedAt)], cancellationToken) == 1;
     }
 
     public async Task SetRetentionAsync(string queue, long retentionMs, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE sqs_messages SET expires_at = sent_at + $r WHERE queue_name = $q;";
-        command.Parameters.AddWithValue("$q", queue);
-        command.Parameters.AddWithValue("$r", retentionMs);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await database.ExecuteAsync("UPDATE sqs_messages SET expires_at = sent_at + $r WHERE queue_name = $q;", [("$q", queue), ("$r", retentionMs)], cancellationToken);
     }
 
-    public async Task<string?> GetTagsAsync(string name, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT tags FROM sqs_queues WHERE name = $n;";
-        command.Parameters.AddWithValue("$n", name);
-        return await command.ExecuteScalarAsync(cancellationToken) as string;
-    }
+    public async Task<string?> GetTagsAsync(string name, CancellationToken cancellationToken) =>
+        await database.ScalarAsync("SELECT tags FROM sqs_queues WHERE name = $n;", [("$n", name)], cancellationToken) as string;
 
     public async Task<bool> SetTagsAsync(string name, string tags, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE sqs_queues SET tags = $t WHERE name = $n;";
-        command.Parameters.AddWithValue("$n", name);
-        command.Parameters.AddWithValue("$t", tags);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        return await database.ExecuteAsync("UPDATE sqs_queues SET tags = $t WHERE name = $n;", [("$n", name), ("$t", tags)], cancellationToken) == 1;
     }
 
     public async Task AddMessageAsync(string queue, StoredMessage message, CancellationToken cancellationToken)
@@ -118,43 +69,22 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
         using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using (var find = connection.CreateCommand())
+        var duplicates = await transaction.QueryAsync(
+            "SELECT message_id, sequence_number FROM sqs_dedup WHERE queue_name = $q AND dedup_id = $d AND sent_at > $since;",
+            [("$q", queue), ("$d", message.DeduplicationId), ("$since", dedupSince)],
+            r => new FifoSendOutcome(r.GetString(0), r.GetInt64(1), true), cancellationToken);
+        if (duplicates.Count > 0)
         {
-            find.Transaction = transaction;
-            find.CommandText = "SELECT message_id, sequence_number FROM sqs_dedup WHERE queue_name = $q AND dedup_id = $d AND sent_at > $since;";
-            find.Parameters.AddWithValue("$q", queue);
-            find.Parameters.AddWithValue("$d", message.DeduplicationId);
-            find.Parameters.AddWithValue("$since", dedupSince);
-            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
-            if (await reader.ReadAsync(cancellationToken))
-            {
-                return new FifoSendOutcome(reader.GetString(0), reader.GetInt64(1), true);
-            }
+            return duplicates[0];
         }
 
-        long sequence;
-        await using (var next = connection.CreateCommand())
-        {
-            next.Transaction = transaction;
-            next.CommandText = "SELECT COALESCE(MAX(sequence_number), 0) FROM sqs_dedup WHERE queue_name = $q;";
-            next.Parameters.AddWithValue("$q", queue);
-            sequence = Math.Max(Convert.ToInt64(await next.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) + 1, message.SentAt * 1000);
-        }
-
+        var last = await transaction.ScalarAsync("SELECT COALESCE(MAX(sequence_number), 0) FROM sqs_dedup WHERE queue_name = $q;", [("$q", queue)], cancellationToken);
+        var sequence = Math.Max((long)last! + 1, message.SentAt * 1000);
         await InsertAsync(connection, transaction, queue, message with { SequenceNumber = sequence }, cancellationToken);
-        await using (var remember = connection.CreateCommand())
-        {
-            remember.Transaction = transaction;
-            remember.CommandText = "INSERT INTO sqs_dedup (queue_name, dedup_id, message_id, sequence_number, sent_at) VALUES ($q, $d, $m, $s, $t) " +
-                "ON CONFLICT (queue_name, dedup_id) DO UPDATE SET message_id = $m, sequence_number = $s, sent_at = $t;";
-            remember.Parameters.AddWithValue("$q", queue);
-            remember.Parameters.AddWithValue("$d", message.DeduplicationId);
-            remember.Parameters.AddWithValue("$m", message.MessageId);
-            remember.Parameters.AddWithValue("$s", sequence);
-            remember.Parameters.AddWithValue("$t", message.SentAt);
-            await remember.ExecuteNonQueryAsync(cancellationToken);
-        }
-
+        await transaction.ExecuteAsync(
+            "INSERT INTO sqs_dedup (queue_name, dedup_id, message_id, sequence_number, sent_at) VALUES ($q, $d, $m, $s, $t) " +
+            "ON CONFLICT (queue_name, dedup_id) DO UPDATE SET message_id = $m, sequence_number = $s, sent_at = $t;",
+            [("$q", queue), ("$d", message.DeduplicationId), ("$m", message.MessageId), ("$s", sequence), ("$t", message.SentAt)], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new FifoSendOutcome(message.MessageId, sequence, false);
     }
@@ -164,33 +94,15 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
         using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-        await using (var expire = connection.CreateCommand())
-        {
-            expire.Transaction = transaction;
-            expire.CommandText = "DELETE FROM sqs_messages WHERE queue_name = $q AND expires_at <= $now;";
-            expire.Parameters.AddWithValue("$q", queue);
-            expire.Parameters.AddWithValue("$now", spec.Now);
-            await expire.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await transaction.ExecuteAsync("DELETE FROM sqs_messages WHERE queue_name = $q AND expires_at <= $now;", [("$q", queue), ("$now", spec.Now)], cancellationToken);
 
-        var candidates = new List<StoredMessage>();
-        await using (var select = connection.CreateCommand())
-        {
-            select.Transaction = transaction;
-            // FIFO: a group with a message in flight is blocked until that message is deleted or reappears.
-            var blocked = spec.Fifo
-                ? " AND group_id NOT IN (SELECT group_id FROM sqs_messages WHERE queue_name = $q AND visible_at > $now AND receive_count > 0 AND group_id IS NOT NULL)"
-                : "";
-            select.CommandText = $"SELECT {MessageColumns} FROM sqs_messages WHERE queue_name = $q AND visible_at <= $now{blocked} ORDER BY id LIMIT $limit;";
-            select.Parameters.AddWithValue("$q", queue);
-            select.Parameters.AddWithValue("$now", spec.Now);
-            select.Parameters.AddWithValue("$limit", (spec.Max * 4) + 20);
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                candidates.Add(ReadMessage(reader));
-            }
-        }
+        // FIFO: a group with a message in flight is blocked until that message is deleted or reappears.
+        var blocked = spec.Fifo
+            ? " AND group_id NOT IN (SELECT group_id FROM sqs_messages WHERE queue_name = $q AND visible_at > $now AND receive_count > 0 AND group_id IS NOT NULL)"
+            : "";
+        var candidates = await transaction.QueryAsync(
+            $"SELECT {MessageColumns} FROM sqs_messages WHERE queue_name = $q AND visible_at <= $now{blocked} ORDER BY id LIMIT $limit;",
+            [("$q", queue), ("$now", spec.Now), ("$limit", (spec.Max * 4) + 20)], ReadMessage, cancellationToken);
 
         var received = new List<StoredMessage>();
         var moved = 0;
@@ -204,11 +116,7 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
 
             if (spec.MaxReceiveCount is { } limit && spec.DeadLetterQueue is { } dlq && message.ReceiveCount >= limit)
             {
-                await using var move = connection.CreateCommand();
-                move.Transaction = transaction;
-                move.CommandText = "DELETE FROM sqs_messages WHERE id = $id;";
-                move.Parameters.AddWithValue("$id", message.Id);
-                await move.ExecuteNonQueryAsync(cancellationToken);
+                await transaction.ExecuteAsync("DELETE FROM sqs_messages WHERE id = $id;", [("$id", message.Id)], cancellationToken);
                 await InsertAsync(connection, transaction, dlq, message with
                 {
                     VisibleAt = spec.Now,
@@ -227,14 +135,9 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
             }
 
             var receipt = Guid.NewGuid().ToString("N");
-            await using var take = connection.CreateCommand();
-            take.Transaction = transaction;
-            take.CommandText = "UPDATE sqs_messages SET receive_count = receive_count + 1, visible_at = $until, receipt = $r, first_received_at = COALESCE(first_received_at, $now) WHERE id = $id;";
-            take.Parameters.AddWithValue("$id", message.Id);
-            take.Parameters.AddWithValue("$until", spec.VisibleUntil);
-            take.Parameters.AddWithValue("$r", receipt);
-            take.Parameters.AddWithValue("$now", spec.Now);
-            await take.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.ExecuteAsync(
+                "UPDATE sqs_messages SET receive_count = receive_count + 1, visible_at = $until, receipt = $r, first_received_at = COALESCE(first_received_at, $now) WHERE id = $id;",
+                [("$id", message.Id), ("$until", spec.VisibleUntil), ("$r", receipt), ("$now", spec.Now)], cancellationToken);
             received.Add(message with
             {
                 ReceiveCount = message.ReceiveCount + 1,
@@ -251,13 +154,8 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
     public async Task<ReceiptOutcome> DeleteMessageAsync(string queue, long id, string receipt, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM sqs_messages WHERE id = $id AND queue_name = $q AND receipt = $r;";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$q", queue);
-        command.Parameters.AddWithValue("$r", receipt);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? ReceiptOutcome.Done : ReceiptOutcome.Stale;
+        return await database.ExecuteAsync("DELETE FROM sqs_messages WHERE id = $id AND queue_name = $q AND receipt = $r;",
+            [("$id", id), ("$q", queue), ("$r", receipt)], cancellationToken) == 1 ? ReceiptOutcome.Done : ReceiptOutcome.Stale;
     }
 
     public async Task DeleteMessagesAsync(string queue, IReadOnlyList<(long Id, string Receipt)> messages, CancellationToken cancellationToken)
@@ -285,85 +183,53 @@ public sealed class SqliteQueueStore(SqliteDatabase database) : IQueueStore
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE sqs_messages SET visible_at = $v WHERE id = $id AND queue_name = $q AND receipt = $r AND visible_at > $now;";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$q", queue);
-        command.Parameters.AddWithValue("$r", receipt);
-        command.Parameters.AddWithValue("$now", now);
-        command.Parameters.AddWithValue("$v", visibleAt);
-        if (await command.ExecuteNonQueryAsync(cancellationToken) == 1)
+        if (await connection.ExecuteAsync("UPDATE sqs_messages SET visible_at = $v WHERE id = $id AND queue_name = $q AND receipt = $r AND visible_at > $now;",
+            [("$id", id), ("$q", queue), ("$r", receipt), ("$now", now), ("$v", visibleAt)], cancellationToken) == 1)
         {
             return ReceiptOutcome.Done;
         }
 
-        await using var check = connection.CreateCommand();
-        check.CommandText = "SELECT COUNT(*) FROM sqs_messages WHERE id = $id AND queue_name = $q AND receipt = $r;";
-        check.Parameters.AddWithValue("$id", id);
-        check.Parameters.AddWithValue("$q", queue);
-        check.Parameters.AddWithValue("$r", receipt);
-        return Convert.ToInt64(await check.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0
-            ? ReceiptOutcome.NotInFlight
-            : ReceiptOutcome.Stale;
+        var held = await connection.ScalarAsync("SELECT COUNT(*) FROM sqs_messages WHERE id = $id AND queue_name = $q AND receipt = $r;",
+            [("$id", id), ("$q", queue), ("$r", receipt)], cancellationToken);
+        return (long)held! > 0 ? ReceiptOutcome.NotInFlight : ReceiptOutcome.Stale;
     }
 
     public async Task PurgeAsync(string queue, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM sqs_messages WHERE queue_name = $q;";
-        command.Parameters.AddWithValue("$q", queue);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await database.ExecuteAsync("DELETE FROM sqs_messages WHERE queue_name = $q;", [("$q", queue)], cancellationToken);
     }
 
     public async Task<(long Visible, long InFlight, long Delayed)> CountAsync(string queue, long now, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(SUM(visible_at <= $now), 0), COALESCE(SUM(visible_at > $now AND receive_count > 0), 0), COALESCE(SUM(visible_at > $now AND receive_count = 0), 0) " +
-            "FROM sqs_messages WHERE queue_name = $q AND expires_at > $now;";
-        command.Parameters.AddWithValue("$q", queue);
-        command.Parameters.AddWithValue("$now", now);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        var counts = await database.QueryAsync(
+            "SELECT COALESCE(SUM(visible_at <= $now), 0), COALESCE(SUM(visible_at > $now AND receive_count > 0), 0), COALESCE(SUM(visible_at > $now AND receive_count = 0), 0) " +
+            "FROM sqs_messages WHERE queue_name = $q AND expires_at > $now;",
+            [("$q", queue), ("$now", now)], r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), cancellationToken);
+        return counts[0];
     }
 
-    public async Task<long?> NextVisibleAtAsync(string queue, long now, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT MIN(visible_at) FROM sqs_messages WHERE queue_name = $q AND visible_at > $now;";
-        command.Parameters.AddWithValue("$q", queue);
-        command.Parameters.AddWithValue("$now", now);
-        var value = await command.ExecuteScalarAsync(cancellationToken);
-        return value is null or DBNull ? null : Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
-    }
+    public async Task<long?> NextVisibleAtAsync(string queue, long now, CancellationToken cancellationToken) =>
+        (long?)await database.ScalarAsync("SELECT MIN(visible_at) FROM sqs_messages WHERE queue_name = $q AND visible_at > $now;", [("$q", queue), ("$now", now)], cancellationToken);
 
     private static async Task InsertAsync(SqliteConnection connection, SqliteTransaction? transaction, string queue, StoredMessage m, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO sqs_messages (queue_name, message_id, body, attributes, md5_body, md5_attributes, sent_at, visible_at, expires_at, receive_count, first_received_at, receipt, group_id, dedup_id, sequence_number) " +
-            "VALUES ($q, $mid, $body, $attrs, $md5b, $md5a, $sent, $visible, $expires, $count, $first, $receipt, $group, $dedup, $seq);";
-        command.Parameters.AddWithValue("$q", queue);
-        command.Parameters.AddWithValue("$mid", m.MessageId);
-        command.Parameters.AddWithValue("$body", m.Body);
-        command.Parameters.AddWithValue("$attrs", m.Attributes);
-        command.Parameters.AddWithValue("$md5b", m.Md5OfBody);
-        command.Parameters.AddWithValue("$md5a", (object?)m.Md5OfAttributes ?? DBNull.Value);
-        command.Parameters.AddWithValue("$sent", m.SentAt);
-        command.Parameters.AddWithValue("$visible", m.VisibleAt);
-        command.Parameters.AddWithValue("$expires", m.ExpiresAt);
-        command.Parameters.AddWithValue("$count", m.ReceiveCount);
-        command.Parameters.AddWithValue("$first", (object?)m.FirstReceivedAt ?? DBNull.Value);
-        command.Parameters.AddWithValue("$receipt", (object?)m.Receipt ?? DBNull.Value);
-        command.Parameters.AddWithValue("$group", (object?)m.GroupId ?? DBNull.Value);
-        command.Parameters.AddWithValue("$dedup", (object?)m.DeduplicationId ?? DBNull.Value);
-        command.Parameters.AddWithValue("$seq", (object?)m.SequenceNumber ?? DBNull.Value);
+        await using var command = connection.Command(InsertMessage, MessageParameters(queue, m), transaction);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    private const string InsertMessage =
+        "INSERT INTO sqs_messages (queue_name, message_id, body, attributes, md5_body, md5_attributes, sent_at, visible_at, expires_at, receive_count, first_received_at, receipt, group_id, dedup_id, sequence_number) " +
+        "VALUES ($q, $mid, $body, $attrs, $md5b, $md5a, $sent, $visible, $expires, $count, $first, $receipt, $group, $dedup, $seq);";
+
+    private static (string, object?)[] MessageParameters(string queue, StoredMessage m) =>
+    [
+        ("$q", queue), ("$mid", m.MessageId), ("$body", m.Body), ("$attrs", m.Attributes), ("$md5b", m.Md5OfBody), ("$md5a", m.Md5OfAttributes),
+        ("$sent", m.SentAt), ("$visible", m.VisibleAt), ("$expires", m.ExpiresAt), ("$count", m.ReceiveCount), ("$first", m.FirstReceivedAt),
+        ("$receipt", m.Receipt), ("$group", m.GroupId), ("$dedup", m.DeduplicationId), ("$seq", m.SequenceNumber),
+    ];
+
+    private static StoredQueue ReadQueue(SqliteDataReader r) => new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetString(3));
 
     private static StoredMessage ReadMessage(SqliteDataReader r) => new()
     {

@@ -99,30 +99,13 @@ public sealed class SqliteAsyncEventStore(SqliteDatabase database) : IAsyncEvent
         (_writer, _append, _remove, _reschedule) = (null, null, null, null);
     }
 
-    public async Task<IReadOnlyList<StoredEvent>> LoadAllAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
-            "SELECT id, function_name, qualifier, request_id, client_context, attempts, enqueued_at, next_attempt_at FROM async_events ORDER BY id;");
-        var events = new List<StoredEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            events.Add(new StoredEvent(
-                reader.GetInt64(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt32(5), reader.GetInt64(6), reader.GetInt64(7)));
-        }
+    public async Task<IReadOnlyList<StoredEvent>> LoadAllAsync(CancellationToken cancellationToken) =>
+        await database.QueryAsync("SELECT id, function_name, qualifier, request_id, client_context, attempts, enqueued_at, next_attempt_at FROM async_events ORDER BY id;", [],
+            r => new StoredEvent(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(5), r.GetInt64(6), r.GetInt64(7)),
+            cancellationToken);
 
-        return events;
-    }
-
-    public async Task<byte[]?> PayloadAsync(long id, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, "SELECT payload FROM async_events WHERE id = $id;", "$id");
-        command.Parameters["$id"].Value = id;
-        return await command.ExecuteScalarAsync(cancellationToken) as byte[];
-    }
+    public async Task<byte[]?> PayloadAsync(long id, CancellationToken cancellationToken) =>
+        await database.ScalarAsync("SELECT payload FROM async_events WHERE id = $id;", [("$id", id)], cancellationToken) as byte[];
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params string[] parameters)
     {

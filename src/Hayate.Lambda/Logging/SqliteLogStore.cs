@@ -35,31 +35,14 @@ public sealed class SqliteLogStore(SqliteDatabase database) : ILogStore
         await transaction.CommitAsync(cancellationToken);
     }
 
-    public async Task<IReadOnlyList<LogEvent>> ReadAsync(string functionName, long afterId, int limit, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, stream, ts, message FROM log_events WHERE function_name = $fn AND id > $after ORDER BY id LIMIT $limit;";
-        command.Parameters.AddWithValue("$fn", functionName);
-        command.Parameters.AddWithValue("$after", afterId);
-        command.Parameters.AddWithValue("$limit", limit);
-        var list = new List<LogEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            list.Add(new LogEvent(reader.GetInt64(0), functionName, reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3)));
-        }
-
-        return list;
-    }
+    public async Task<IReadOnlyList<LogEvent>> ReadAsync(string functionName, long afterId, int limit, CancellationToken cancellationToken) =>
+        await database.QueryAsync("SELECT id, stream, ts, message FROM log_events WHERE function_name = $fn AND id > $after ORDER BY id LIMIT $limit;",
+            [("$fn", functionName), ("$after", afterId), ("$limit", limit)],
+            r => new LogEvent(r.GetInt64(0), functionName, r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)), r.GetString(3)), cancellationToken);
 
     public async Task DeleteAsync(string functionName, CancellationToken cancellationToken)
     {
         using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM log_events WHERE function_name = $fn;";
-        command.Parameters.AddWithValue("$fn", functionName);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await database.ExecuteAsync("DELETE FROM log_events WHERE function_name = $fn;", [("$fn", functionName)], cancellationToken);
     }
 }
