@@ -390,7 +390,7 @@ public static class KinesisEndpoints
         SequenceNumberRange = new() { StartingSequenceNumber = shard.StartingSequenceNumber },
     };
 
-    private static LambdaError Missing(string member) =>
+    private static AwsError Missing(string member) =>
         new("ValidationException", 400, $"1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null");
 
     private static double Seconds(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / 1000.0;

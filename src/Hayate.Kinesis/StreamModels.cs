@@ -39,21 +39,21 @@ public sealed record StreamRead(IReadOnlyList<StreamRecord> Records, string Next
 /// <summary>The errors of the Kinesis API, with the codes and messages Kinesis uses.</summary>
 public static class StreamErrors
 {
-    public static LambdaError NotFound(string name, string account) =>
+    public static AwsError NotFound(string name, string account) =>
         new("ResourceNotFoundException", 400, $"Stream {name} under account {account} not found.");
 
-    public static LambdaError ShardNotFound(string shard, string name, string account) =>
+    public static AwsError ShardNotFound(string shard, string name, string account) =>
         new("ResourceNotFoundException", 400, $"Shard {shard} in stream {name} under account {account} does not exist");
 
-    public static LambdaError InUse(string name, string account) =>
+    public static AwsError InUse(string name, string account) =>
         new("ResourceInUseException", 400, $"Stream {name} under account {account} already exists.");
 
-    public static LambdaError InvalidArgument(string message) => new("InvalidArgumentException", 400, message);
+    public static AwsError InvalidArgument(string message) => new("InvalidArgumentException", 400, message);
 
-    public static LambdaError LimitExceeded(string message) => new("LimitExceededException", 400, message);
+    public static AwsError LimitExceeded(string message) => new("LimitExceededException", 400, message);
 
-    public static LambdaError ExpiredIterator(string message) => new("ExpiredIteratorException", 400, message);
+    public static AwsError ExpiredIterator(string message) => new("ExpiredIteratorException", 400, message);
 
     /// <summary>A member outside the model's constraints, worded as AWS words it.</summary>
-    public static LambdaError Validation(string value, string member, string constraint) => LambdaErrors.Validation(member, value, constraint);
+    public static AwsError Validation(string value, string member, string constraint) => AwsErrors.Validation(member, value, constraint);
 }

@@ -172,7 +172,7 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
     }
 
     /// <summary>The checks PutRecord(s) makes of one record before anything is stored.</summary>
-    public static LambdaError? Check(StreamPut record, string member)
+    public static AwsError? Check(StreamPut record, string member)
     {
         if (record.PartitionKey.Length is < 1 or > 256)
         {

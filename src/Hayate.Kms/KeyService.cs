@@ -199,7 +199,7 @@ public sealed partial class KeyService(IKeyStore store, MasterKey masterKey, Acc
         return changed.Ok ? new ScheduledDeletion(changed.Value.Arn, deletionDate, pendingWindowInDays) : changed.Error;
     }
 
-    public async Task<LambdaError?> CreateAliasAsync(string aliasName, string targetKeyId, CancellationToken cancellationToken)
+    public async Task<AwsError?> CreateAliasAsync(string aliasName, string targetKeyId, CancellationToken cancellationToken)
     {
         if (ValidateAliasName(aliasName) is { } invalid)
         {
@@ -235,7 +235,7 @@ public sealed partial class KeyService(IKeyStore store, MasterKey masterKey, Acc
         }
     }
 
-    public async Task<LambdaError?> DeleteAliasAsync(string aliasName, CancellationToken cancellationToken)
+    public async Task<AwsError?> DeleteAliasAsync(string aliasName, CancellationToken cancellationToken)
     {
         if (!aliasName.StartsWith("alias/", StringComparison.Ordinal))
         {
@@ -319,12 +319,12 @@ public sealed partial class KeyService(IKeyStore store, MasterKey masterKey, Acc
         return (stored, material);
     }
 
-    private LambdaError? Unusable(StoredKey key) => key.KeyState switch
+    private AwsError? Unusable(StoredKey key) => key.KeyState switch
     {
         KeyStates.Enabled => null,
         KeyStates.Disabled => KmsErrors.Disabled(KeyArn(key.KeyId)),
         KeyStates.PendingDeletion => KmsErrors.PendingDeletion(KeyArn(key.KeyId)),
-        _ => new LambdaError(KmsErrors.InvalidStateType, 400, $"{KeyArn(key.KeyId)} is {key.KeyState}."),
+        _ => new AwsError(KmsErrors.InvalidStateType, 400, $"{KeyArn(key.KeyId)} is {key.KeyState}."),
     };
 
     private async Task<Result<LoadedKey>> FindUsableAsync(string reference, CancellationToken cancellationToken)
@@ -509,7 +509,7 @@ public sealed partial class KeyService(IKeyStore store, MasterKey masterKey, Acc
         return KmsErrors.InvalidKeyId(reference);
     }
 
-    private static LambdaError? ValidateAliasName(string aliasName)
+    private static AwsError? ValidateAliasName(string aliasName)
     {
         if (aliasName.Length is < 1 or > 256 || !AliasPattern().IsMatch(aliasName))
         {

@@ -63,7 +63,7 @@ public static class KmsEndpoints
         return key.Ok ? Metadata(key.Value) : key.Error;
     }
 
-    private static LambdaError? ValidateCreateKey(CreateKeyRequest input)
+    private static AwsError? ValidateCreateKey(CreateKeyRequest input)
     {
         if (input.Description is { Length: > 8192 })
         {
@@ -392,28 +392,28 @@ public static class KmsEndpoints
 
     private static double EpochSeconds(DateTimeOffset time) => time.ToUnixTimeMilliseconds() / 1000.0;
 
-    private static LambdaError? RequireKeyId(string? keyId, string member = "keyId") => keyId switch
+    private static AwsError? RequireKeyId(string? keyId, string member = "keyId") => keyId switch
     {
         null => KmsErrors.Validation(member, "null", "Member must not be null"),
         { Length: 0 or > 2048 } => KmsErrors.Validation(member, $"'{keyId}'", "Member must have length between 1 and 2048"),
         _ => null,
     };
 
-    private static LambdaError? ValidatePlaintext(byte[]? plaintext) => plaintext switch
+    private static AwsError? ValidatePlaintext(byte[]? plaintext) => plaintext switch
     {
         null => KmsErrors.Validation("plaintext", "null", "Member must not be null"),
         { Length: 0 or > 4096 } => KmsErrors.Validation("plaintext", "java.nio.HeapByteBuffer", "Member must have length between 1 and 4096"),
         _ => null,
     };
 
-    private static LambdaError? ValidateAlgorithm(string? algorithm) => algorithm switch
+    private static AwsError? ValidateAlgorithm(string? algorithm) => algorithm switch
     {
         null or SymmetricDefault => null,
         "RSAES_OAEP_SHA_1" or "RSAES_OAEP_SHA_256" or "SM2PKE" => KmsErrors.InvalidKeyUsage($"The encryption algorithm {algorithm} is not compatible with a symmetric key."),
         _ => KmsErrors.Validation("encryptionAlgorithm", $"'{algorithm}'", "Member must satisfy enum value set: [SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SM2PKE]"),
     };
 
-    private static LambdaError? ValidateLimit(int? limit, int max) =>
+    private static AwsError? ValidateLimit(int? limit, int max) =>
         limit is { } n && (n < 1 || n > max)
             ? KmsErrors.Validation("limit", n.ToString(CultureInfo.InvariantCulture), $"Member must have value between 1 and {max}")
             : null;

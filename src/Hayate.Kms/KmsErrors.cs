@@ -12,46 +12,46 @@ public static class KmsErrors
     public const string AccessDeniedType = "AccessDeniedException";
     public const string InternalType = "KMSInternalException";
 
-    public static LambdaError InvalidKeyId(string keyId) => new(NotFoundType, 400, $"Invalid keyId {keyId}");
+    public static AwsError InvalidKeyId(string keyId) => new(NotFoundType, 400, $"Invalid keyId {keyId}");
 
-    public static LambdaError KeyNotFound(string keyArn) => new(NotFoundType, 400, $"Key '{keyArn}' does not exist");
+    public static AwsError KeyNotFound(string keyArn) => new(NotFoundType, 400, $"Key '{keyArn}' does not exist");
 
-    public static LambdaError AliasNotFound(string aliasArn) => new(NotFoundType, 400, $"Alias {aliasArn} is not found.");
+    public static AwsError AliasNotFound(string aliasArn) => new(NotFoundType, 400, $"Alias {aliasArn} is not found.");
 
-    public static LambdaError Disabled(string keyArn) => new(DisabledType, 400, $"{keyArn} is disabled.");
+    public static AwsError Disabled(string keyArn) => new(DisabledType, 400, $"{keyArn} is disabled.");
 
-    public static LambdaError PendingDeletion(string keyArn) => new(InvalidStateType, 400, $"{keyArn} is pending deletion.");
+    public static AwsError PendingDeletion(string keyArn) => new(InvalidStateType, 400, $"{keyArn} is pending deletion.");
 
-    public static LambdaError InvalidCiphertext() =>
+    public static AwsError InvalidCiphertext() =>
         new(InvalidCiphertextType, 400, "The ciphertext is invalid or was altered, or the encryption context does not match the one it was encrypted with.");
 
-    public static LambdaError UnknownCiphertextKey() =>
+    public static AwsError UnknownCiphertextKey() =>
         new(AccessDeniedType, 400, "The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.");
 
-    public static LambdaError IncorrectKey() =>
+    public static AwsError IncorrectKey() =>
         new("IncorrectKeyException", 400, "The key ID in the request does not identify a CMK that can perform this operation.");
 
-    public static LambdaError AliasExists(string aliasArn) => new("AlreadyExistsException", 400, $"An alias with the name {aliasArn} already exists");
+    public static AwsError AliasExists(string aliasArn) => new("AlreadyExistsException", 400, $"An alias with the name {aliasArn} already exists");
 
-    public static LambdaError InvalidAliasName(string message) => new("InvalidAliasNameException", 400, message);
+    public static AwsError InvalidAliasName(string message) => new("InvalidAliasNameException", 400, message);
 
-    public static LambdaError NotAuthorized(string message) => new("NotAuthorizedException", 400, message);
+    public static AwsError NotAuthorized(string message) => new("NotAuthorizedException", 400, message);
 
-    public static LambdaError AccessDenied(string message) => new(AccessDeniedType, 400, message);
+    public static AwsError AccessDenied(string message) => new(AccessDeniedType, 400, message);
 
-    public static LambdaError Unsupported(string message) => new("UnsupportedOperationException", 400, message);
+    public static AwsError Unsupported(string message) => new("UnsupportedOperationException", 400, message);
 
-    public static LambdaError InvalidKeyUsage(string message) => new("InvalidKeyUsageException", 400, message);
+    public static AwsError InvalidKeyUsage(string message) => new("InvalidKeyUsageException", 400, message);
 
-    public static LambdaError Tag(string message) => new("TagException", 400, message);
+    public static AwsError Tag(string message) => new("TagException", 400, message);
 
-    public static LambdaError DryRun() => new("DryRunOperationException", 400, "The request would have succeeded, but the DryRun option is set.");
+    public static AwsError DryRun() => new("DryRunOperationException", 400, "The request would have succeeded, but the DryRun option is set.");
 
-    public static LambdaError Validation(string message) => new("ValidationException", 400, message);
+    public static AwsError Validation(string message) => new("ValidationException", 400, message);
 
     /// <summary>The model's wording for a member that breaks a constraint, e.g. ("keyId", "null", "Member must not be null").</summary>
-    public static LambdaError Validation(string member, string value, string constraint) =>
+    public static AwsError Validation(string member, string value, string constraint) =>
         new("ValidationException", 400, $"1 validation error detected: Value {value} at '{member}' failed to satisfy constraint: {constraint}");
 
-    public static LambdaError Internal(string message) => new(InternalType, 500, message);
+    public static AwsError Internal(string message) => new(InternalType, 500, message);
 }

@@ -55,30 +55,30 @@ public sealed record QueueInfo(string Name, string Arn, IReadOnlyDictionary<stri
 /// <summary>SQS errors by shape name; the Api layer adds the query-compatible code and the `com.amazonaws.sqs#` prefix.</summary>
 public static class QueueErrors
 {
-    public static LambdaError QueueDoesNotExist() => new("QueueDoesNotExist", 400, "The specified queue does not exist.");
+    public static AwsError QueueDoesNotExist() => new("QueueDoesNotExist", 400, "The specified queue does not exist.");
 
-    public static LambdaError QueueNameExists(string name) => new("QueueNameExists", 400, $"A queue already exists with the same name and a different value for attribute(s): {name}");
+    public static AwsError QueueNameExists(string name) => new("QueueNameExists", 400, $"A queue already exists with the same name and a different value for attribute(s): {name}");
 
-    public static LambdaError InvalidAttributeName(string name) => new("InvalidAttributeName", 400, $"Unknown Attribute {name}.");
+    public static AwsError InvalidAttributeName(string name) => new("InvalidAttributeName", 400, $"Unknown Attribute {name}.");
 
-    public static LambdaError InvalidAttributeValue(string message) => new("InvalidAttributeValue", 400, message);
+    public static AwsError InvalidAttributeValue(string message) => new("InvalidAttributeValue", 400, message);
 
-    public static LambdaError InvalidParameterValue(string message) => new("InvalidParameterValue", 400, message);
+    public static AwsError InvalidParameterValue(string message) => new("InvalidParameterValue", 400, message);
 
-    public static LambdaError MissingParameter(string name) => new("MissingParameter", 400, $"The request must contain the parameter {name}.");
+    public static AwsError MissingParameter(string name) => new("MissingParameter", 400, $"The request must contain the parameter {name}.");
 
-    public static LambdaError ReceiptHandleIsInvalid(string handle) => new("ReceiptHandleIsInvalid", 400, $"The input receipt handle \"{handle}\" is not a valid receipt handle.");
+    public static AwsError ReceiptHandleIsInvalid(string handle) => new("ReceiptHandleIsInvalid", 400, $"The input receipt handle \"{handle}\" is not a valid receipt handle.");
 
-    public static LambdaError MessageNotInflight() => new("MessageNotInflight", 400, "The message referred to isn't in flight.");
+    public static AwsError MessageNotInflight() => new("MessageNotInflight", 400, "The message referred to isn't in flight.");
 
     /// <summary>A well-formed handle whose message is gone (deleted, expired, or received again since): what SQS answers a visibility change with.</summary>
-    public static LambdaError MessageNotAvailable(string handle) =>
+    public static AwsError MessageNotAvailable(string handle) =>
         InvalidParameterValue($"Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.");
 
-    public static LambdaError PurgeQueueInProgress(string name) =>
+    public static AwsError PurgeQueueInProgress(string name) =>
         new("PurgeQueueInProgress", 400, $"Only one PurgeQueue operation on {name} is allowed every 60 seconds.");
 
-    public static LambdaError InvalidMessageContents(string message) => new("InvalidMessageContents", 400, message);
+    public static AwsError InvalidMessageContents(string message) => new("InvalidMessageContents", 400, message);
 }
 
 /// <summary>The MD5 digests SQS reports: of the body (UTF-8), and of the message attributes in SQS's length-prefixed binary encoding.</summary>

@@ -185,7 +185,7 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         }
     }
 
-    private static LambdaError? ValidateTags(string queue, IReadOnlyDictionary<string, string> tags, int total)
+    private static AwsError? ValidateTags(string queue, IReadOnlyDictionary<string, string> tags, int total)
     {
         if (total > MaxTags)
         {
@@ -605,7 +605,7 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         return (count, NameOf(root.GetProperty("deadLetterTargetArn").GetString()!));
     }
 
-    private static LambdaError? Validate(IReadOnlyDictionary<string, string> attributes, bool creating)
+    private static AwsError? Validate(IReadOnlyDictionary<string, string> attributes, bool creating)
     {
         foreach (var (key, value) in attributes)
         {
@@ -649,7 +649,7 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
         return null;
     }
 
-    private static LambdaError? ValidateMessage(QueueInfo queue, QueueSendRequest request)
+    private static AwsError? ValidateMessage(QueueInfo queue, QueueSendRequest request)
     {
         if (request.Body.Length == 0)
         {

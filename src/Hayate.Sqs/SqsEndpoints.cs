@@ -188,7 +188,7 @@ public static class SqsEndpoints
 
                 if (value.StringListValues is { Count: > 0 } || value.BinaryListValues is { Count: > 0 })
                 {
-                    return new LambdaError("UnsupportedOperation", 400, "Message attribute list values in SendMessage operation are not supported.");
+                    return new AwsError("UnsupportedOperation", 400, "Message attribute list values in SendMessage operation are not supported.");
                 }
 
                 converted[name] = new QueueMessageAttribute { DataType = value.DataType, StringValue = value.StringValue, BinaryValue = value.BinaryValue };
@@ -224,32 +224,32 @@ public static class SqsEndpoints
         SequenceNumber = sent.SequenceNumber,
     };
 
-    private static LambdaError? ValidateBatch(string operation, List<SqsBatchEntry>? entries)
+    private static AwsError? ValidateBatch(string operation, List<SqsBatchEntry>? entries)
     {
         if (entries is null || entries.Count == 0)
         {
-            return new LambdaError("EmptyBatchRequest", 400, $"There should be at least one {operation}RequestEntry in the request.");
+            return new AwsError("EmptyBatchRequest", 400, $"There should be at least one {operation}RequestEntry in the request.");
         }
 
         if (entries.Count > MaxBatchEntries)
         {
-            return new LambdaError("TooManyEntriesInBatchRequest", 400, $"Maximum number of entries per request are {MaxBatchEntries}. You have sent {entries.Count}.");
+            return new AwsError("TooManyEntriesInBatchRequest", 400, $"Maximum number of entries per request are {MaxBatchEntries}. You have sent {entries.Count}.");
         }
 
         foreach (var entry in entries)
         {
             if (entry.Id is null || entry.Id.Length is 0 or > 80 || !entry.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
             {
-                return new LambdaError("InvalidBatchEntryId", 400, "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.");
+                return new AwsError("InvalidBatchEntryId", 400, "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.");
             }
         }
 
         return entries.Select(e => e.Id).Distinct(StringComparer.Ordinal).Count() != entries.Count
-            ? new LambdaError("BatchEntryIdsNotDistinct", 400, "Two or more batch entries in the request have the same Id.")
+            ? new AwsError("BatchEntryIdsNotDistinct", 400, "Two or more batch entries in the request have the same Id.")
             : null;
     }
 
-    private static SqsBatchError BatchError(string id, LambdaError error) => new()
+    private static SqsBatchError BatchError(string id, AwsError error) => new()
     {
         Id = id,
         SenderFault = error.Status < 500,

@@ -17,7 +17,7 @@ public sealed class FunctionValidatorTests
         Environment = new Dictionary<string, string> { ["MY_SETTING"] = "x" },
     };
 
-    private static LambdaError AssertRefused(FunctionSettings settings, string type, bool creating = true)
+    private static AwsError AssertRefused(FunctionSettings settings, string type, bool creating = true)
     {
         var error = FunctionValidator.Validate(settings, creating);
         Assert.NotNull(error);

@@ -1,5 +1,4 @@
 using Hayate.Kernel.Errors;
-using Hayate.Kernel.Protocols.RestJson;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -17,7 +16,9 @@ public static partial class AwsProtocols
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Hayate");
         return app.Use(async (context, next) =>
         {
-            context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
+            var id = Guid.NewGuid().ToString();
+            context.Features.Set(new AwsRequestId(id));
+            context.Response.Headers["x-amzn-RequestId"] = id;
             try
             {
                 await next(context);
@@ -25,7 +26,7 @@ public static partial class AwsProtocols
             catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
             {
                 LogUnhandled(logger, ex, context.Request.Method, context.Request.Path);
-                await WireErrors.WriteAsync(context, LambdaErrors.Service("An internal error occurred; the server log has the details."));
+                await AwsErrors.Service("An internal error occurred; the server log has the details.").ExecuteAsync(context);
             }
         });
     }
@@ -33,10 +34,17 @@ public static partial class AwsProtocols
     /// <summary>Any path no service maps: UnknownOperationException (404), as the rest-json APIs answer it.</summary>
     public static IEndpointRouteBuilder MapUnknownOperations(this IEndpointRouteBuilder app)
     {
-        app.MapFallback((HttpContext context) => WireErrors.WriteAsync(context, LambdaErrors.UnknownOperation(context.Request.Method, context.Request.Path)));
+        app.MapFallback((HttpContext context) => AwsErrors.UnknownOperation(context.Request.Method, context.Request.Path));
         return app;
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "unhandled error in {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+}
+
+/// <summary>The request id of this call (x-amzn-RequestId), set once by <see cref="AwsProtocols.UseAwsProtocols"/>.</summary>
+public sealed record AwsRequestId(string Value)
+{
+    /// <summary>This request's id; a new one when the request did not pass the middleware.</summary>
+    public static string Of(HttpContext context) => context.Features.Get<AwsRequestId>()?.Value ?? Guid.NewGuid().ToString();
 }

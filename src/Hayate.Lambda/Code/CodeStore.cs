@@ -162,7 +162,7 @@ public sealed class CodeStore
     {
         if (zip.Length > Limits.MaxZippedCodeSize)
         {
-            return new LambdaError("RequestEntityTooLargeException", 413, $"Zipped size must be smaller than {Limits.MaxZippedCodeSize} bytes");
+            return new AwsError("RequestEntityTooLargeException", 413, $"Zipped size must be smaller than {Limits.MaxZippedCodeSize} bytes");
         }
 
         var hex = BlobStore.KeyOf(zip);
@@ -199,7 +199,7 @@ public sealed class CodeStore
     }
 
     /// <summary>Unpacks into a temporary directory and renames it into place; null when all went well.</summary>
-    private LambdaError? Unpack(byte[] zip, string directory)
+    private AwsError? Unpack(byte[] zip, string directory)
     {
         var temp = Path.Combine(_code, ".tmp-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(temp);
@@ -238,7 +238,7 @@ public sealed class CodeStore
     /// target (no "../", no absolute paths, no symlink pointing out), and the bytes actually written
     /// are counted against the unzipped limit, whatever the headers claim.
     /// </summary>
-    internal static LambdaError? ExtractChecked(byte[] zip, string target)
+    internal static AwsError? ExtractChecked(byte[] zip, string target)
     {
         var root = Path.GetFullPath(target) + Path.DirectorySeparatorChar;
         long total = 0;

@@ -71,7 +71,7 @@ public sealed class ConcurrencyLimiter
     public int? ReservedFor(string functionName) => _reserved.TryGetValue(functionName, out var pool) ? pool.Limit : null;
 
     /// <summary>Sets (or with null removes) a reservation; refused if it would leave fewer than 100 unreserved.</summary>
-    public LambdaError? TryReserve(string functionName, int? reserved)
+    public AwsError? TryReserve(string functionName, int? reserved)
     {
         lock (_gate)
         {
@@ -101,7 +101,7 @@ public sealed class ConcurrencyLimiter
     }
 
     /// <summary>Provisioned concurrency of functions without a reservation comes out of the unreserved pool.</summary>
-    public LambdaError? TrySetProvisioned(int total, int previousTotal)
+    public AwsError? TrySetProvisioned(int total, int previousTotal)
     {
         lock (_gate)
         {

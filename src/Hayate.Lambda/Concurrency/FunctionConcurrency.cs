@@ -78,7 +78,7 @@ public sealed partial class FunctionConcurrency(
         return function.Ok ? limiter.ReservedFor(function.Value.Name) : function.Error;
     }
 
-    public async Task<LambdaError?> DeleteReservedAsync(FunctionRef reference, CancellationToken cancellationToken)
+    public async Task<AwsError?> DeleteReservedAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
         var function = await UnqualifiedAsync(reference, cancellationToken);
         if (!function.Ok)
@@ -147,13 +147,13 @@ public sealed partial class FunctionConcurrency(
         var config = (await store.ListProvisionedConcurrencyAsync(reference.Name, cancellationToken)).FirstOrDefault(c => c.Qualifier == reference.Qualifier);
         if (config is null)
         {
-            return new LambdaError("ProvisionedConcurrencyConfigNotFoundException", 404, "No Provisioned Concurrency Config found for this function");
+            return new AwsError("ProvisionedConcurrencyConfigNotFoundException", 404, "No Provisioned Concurrency Config found for this function");
         }
 
         return StatusOf(config);
     }
 
-    public async Task<LambdaError?> DeleteProvisionedAsync(FunctionRef reference, CancellationToken cancellationToken)
+    public async Task<AwsError?> DeleteProvisionedAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
         // The version or alias may be gone already; the function must exist.
         var target = reference.Qualifier is null or "$LATEST"

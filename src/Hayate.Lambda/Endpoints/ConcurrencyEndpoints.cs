@@ -1,3 +1,4 @@
+using System.Globalization;
 using Hayate.Kernel.Errors;
 using Hayate.Kernel.Protocols.RestJson;
 using Hayate.Kernel.Time;
@@ -6,153 +7,89 @@ using Hayate.Lambda.Functions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Hayate.Lambda.Endpoints;
 
 // Reserved concurrency (Put/Get/DeleteFunctionConcurrency) and provisioned concurrency configurations.
 public static partial class LambdaEndpoints
 {
-    private static void MapConcurrency(this IEndpointRouteBuilder app)
+    private const long MaxSmallRequest = 64 * 1024;
+
+    private static void MapConcurrency(RouteGroupBuilder api)
     {
-        app.MapPut("/2017-10-31/functions/{FunctionName}/concurrency", Handle(PutFunctionConcurrency));
-        app.MapGet("/2019-09-30/functions/{FunctionName}/concurrency", Handle(GetFunctionConcurrency));
-        app.MapDelete("/2017-10-31/functions/{FunctionName}/concurrency", Handle(DeleteFunctionConcurrency));
-        app.MapPut("/2019-09-30/functions/{FunctionName}/provisioned-concurrency", Handle(PutProvisionedConcurrencyConfig));
-        app.MapGet("/2019-09-30/functions/{FunctionName}/provisioned-concurrency", Handle(GetProvisionedConcurrency));
-        app.MapDelete("/2019-09-30/functions/{FunctionName}/provisioned-concurrency", Handle(DeleteProvisionedConcurrencyConfig));
+        api.MapPut("/2017-10-31/functions/{FunctionName}/concurrency", PutFunctionConcurrency);
+        api.MapGet("/2019-09-30/functions/{FunctionName}/concurrency", GetFunctionConcurrency);
+        api.MapDelete("/2017-10-31/functions/{FunctionName}/concurrency", DeleteFunctionConcurrency);
+        var provisioned = api.MapGroup("/2019-09-30/functions/{FunctionName}/provisioned-concurrency");
+        provisioned.MapPut("", PutProvisionedConcurrencyConfig);
+        provisioned.MapGet("", GetProvisionedConcurrency);
+        provisioned.MapDelete("", DeleteProvisionedConcurrencyConfig);
     }
 
-    private static async Task<LambdaError?> PutFunctionConcurrency(HttpContext context)
+    private static Task<IResult> PutFunctionConcurrency(string functionName, HttpContext context, FunctionConcurrency concurrency) =>
+        ReadFunctionRequestAsync(functionName, context, MaxSmallRequest, "PutFunctionConcurrency", LambdaJson.Default.ConcurrencyShape)
+            .Check(r => AtLeast("reservedConcurrentExecutions", r.Request.ReservedConcurrentExecutions, 0))
+            .ThenAsync(r => concurrency.PutReservedAsync(r.Reference, r.Request.ReservedConcurrentExecutions!.Value, context.RequestAborted))
+            .ToHttp(reserved => AwsJson.Ok(new ConcurrencyShape { ReservedConcurrentExecutions = reserved }, LambdaJson.Default.ConcurrencyShape));
+
+    private static Task<IResult> GetFunctionConcurrency(string functionName, HttpContext context, FunctionConcurrency concurrency) =>
+        ReferenceOf(functionName, context)
+            .ThenAsync(reference => concurrency.GetReservedAsync(reference, context.RequestAborted))
+            .ToHttp(reserved => AwsJson.Ok(new ConcurrencyShape { ReservedConcurrentExecutions = reserved }, LambdaJson.Default.ConcurrencyShape));
+
+    private static async Task<IResult> DeleteFunctionConcurrency(string functionName, HttpContext context, FunctionConcurrency concurrency)
     {
-        var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
-        var parsed = await ReadFunctionRequestAsync(context, 64 * 1024, "PutFunctionConcurrency", LambdaJson.Default.ConcurrencyShape);
-        if (!parsed.Ok)
-        {
-            return parsed.Error;
-        }
-
-        var (reference, request) = parsed.Value;
-
-        var value = request.ReservedConcurrentExecutions;
-        var error = RequireMembers(("reservedConcurrentExecutions", value))
-            ?? (value < 0 ? LambdaErrors.Validation("reservedConcurrentExecutions", value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "Member must have value greater than or equal to 0") : null);
-        if (error is not null)
-        {
-            return error;
-        }
-
-        var put = await concurrency.PutReservedAsync(reference, value!.Value, context.RequestAborted);
-        if (!put.Ok)
-        {
-            return put.Error;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 200, new ConcurrencyShape { ReservedConcurrentExecutions = put.Value }, LambdaJson.Default.ConcurrencyShape);
-        return null;
+        var reference = ReferenceOf(functionName, context);
+        return ResultAnswers.NoContentUnless(reference.Ok ? await concurrency.DeleteReservedAsync(reference.Value, context.RequestAborted) : reference.Error);
     }
 
-    private static async Task<LambdaError?> GetFunctionConcurrency(HttpContext context)
-    {
-        var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
-        var reference = ReferenceOf(context);
-        var reserved = reference.Ok ? await concurrency.GetReservedAsync(reference.Value, context.RequestAborted) : reference.Error;
-        if (!reserved.Ok)
-        {
-            return reserved.Error;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 200, new ConcurrencyShape { ReservedConcurrentExecutions = reserved.Value }, LambdaJson.Default.ConcurrencyShape);
-        return null;
-    }
-
-    private static async Task<LambdaError?> DeleteFunctionConcurrency(HttpContext context)
-    {
-        var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
-        var reference = ReferenceOf(context);
-        var error = reference.Ok ? await concurrency.DeleteReservedAsync(reference.Value, context.RequestAborted) : reference.Error;
-        return NoContent(context, error);
-    }
-
-    private static async Task<LambdaError?> PutProvisionedConcurrencyConfig(HttpContext context)
-    {
-        var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
-        var parsed = await ReadFunctionRequestAsync(context, 64 * 1024, "PutProvisionedConcurrencyConfig", LambdaJson.Default.PutProvisionedConcurrencyConfigRequest);
-        if (!parsed.Ok)
-        {
-            return parsed.Error;
-        }
-
-        var (reference, request) = parsed.Value;
-
-        var value = request.ProvisionedConcurrentExecutions;
-        var error = RequireMembers(("provisionedConcurrentExecutions", value))
-            ?? (value < 1 ? LambdaErrors.Validation("provisionedConcurrentExecutions", value.Value.ToString(System.Globalization.CultureInfo.InvariantCulture), "Member must have value greater than or equal to 1") : null);
-        if (error is not null)
-        {
-            return error;
-        }
-
-        var put = await concurrency.PutProvisionedAsync(reference, value!.Value, context.RequestAborted);
-        if (!put.Ok)
-        {
-            return put.Error;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 202, ProvisionedShape(context, put.Value, withArn: false), LambdaJson.Default.ProvisionedConcurrencyConfigShape);
-        return null;
-    }
+    private static Task<IResult> PutProvisionedConcurrencyConfig(string functionName, HttpContext context, FunctionConcurrency concurrency, FunctionManager manager) =>
+        ReadFunctionRequestAsync(functionName, context, MaxSmallRequest, "PutProvisionedConcurrencyConfig", LambdaJson.Default.PutProvisionedConcurrencyConfigRequest)
+            .Check(r => AtLeast("provisionedConcurrentExecutions", r.Request.ProvisionedConcurrentExecutions, 1))
+            .ThenAsync(r => concurrency.PutProvisionedAsync(r.Reference, r.Request.ProvisionedConcurrentExecutions!.Value, context.RequestAborted))
+            .ToHttp(status => AwsJson.Ok(ProvisionedShape(manager, status, withArn: false), LambdaJson.Default.ProvisionedConcurrencyConfigShape, 202));
 
     /// <summary>GET on provisioned-concurrency: one configuration with ?Qualifier, every one with ?List=ALL.</summary>
-    private static async Task<LambdaError?> GetProvisionedConcurrency(HttpContext context)
+    private static async Task<IResult> GetProvisionedConcurrency(string functionName, HttpContext context, FunctionConcurrency concurrency, FunctionManager manager)
     {
-        var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
-        var reference = ReferenceOf(context);
+        var reference = ReferenceOf(functionName, context);
         if (!reference.Ok)
         {
             return reference.Error;
         }
 
-        if (context.Request.Query.ContainsKey("List"))
+        if (!context.Request.Query.ContainsKey("List"))
         {
-            var page = Page.Read(context);
-            var all = page.Ok ? await concurrency.ListProvisionedAsync(reference.Value, context.RequestAborted) : page.Error;
-            if (!all.Ok)
-            {
-                return all.Error;
-            }
+            return await concurrency.GetProvisionedAsync(reference.Value, context.RequestAborted)
+                .ToHttp(status => AwsJson.Ok(ProvisionedShape(manager, status, withArn: false), LambdaJson.Default.ProvisionedConcurrencyConfigShape));
+        }
 
-            var (items, next) = Page.Slice(all.Value, s => s.Config.Qualifier, page.Value);
-            var response = new ListProvisionedConcurrencyConfigsResponse
+        var page = Page.Read(context);
+        return await page.ThenAsync(_ => concurrency.ListProvisionedAsync(reference.Value, context.RequestAborted)).ToHttp(all =>
+        {
+            var (items, next) = Page.Slice(all, s => s.Config.Qualifier, page.Value);
+            return AwsJson.Ok(new ListProvisionedConcurrencyConfigsResponse
             {
-                ProvisionedConcurrencyConfigs = items.Select(s => ProvisionedShape(context, s, withArn: true)).ToList(),
+                ProvisionedConcurrencyConfigs = items.Select(s => ProvisionedShape(manager, s, withArn: true)).ToList(),
                 NextMarker = next,
-            };
-            await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListProvisionedConcurrencyConfigsResponse);
-            return null;
-        }
-
-        var status = await concurrency.GetProvisionedAsync(reference.Value, context.RequestAborted);
-        if (!status.Ok)
-        {
-            return status.Error;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 200, ProvisionedShape(context, status.Value, withArn: false), LambdaJson.Default.ProvisionedConcurrencyConfigShape);
-        return null;
+            }, LambdaJson.Default.ListProvisionedConcurrencyConfigsResponse);
+        });
     }
 
-    private static async Task<LambdaError?> DeleteProvisionedConcurrencyConfig(HttpContext context)
+    private static async Task<IResult> DeleteProvisionedConcurrencyConfig(string functionName, HttpContext context, FunctionConcurrency concurrency)
     {
-        var concurrency = context.RequestServices.GetRequiredService<FunctionConcurrency>();
-        var reference = ReferenceOf(context);
-        var error = reference.Ok ? await concurrency.DeleteProvisionedAsync(reference.Value, context.RequestAborted) : reference.Error;
-        return NoContent(context, error);
+        var reference = ReferenceOf(functionName, context);
+        return ResultAnswers.NoContentUnless(reference.Ok ? await concurrency.DeleteProvisionedAsync(reference.Value, context.RequestAborted) : reference.Error);
     }
 
-    private static ProvisionedConcurrencyConfigShape ProvisionedShape(HttpContext context, ProvisionedStatus status, bool withArn) => new()
+    /// <summary>A required count: missing is a ValidationException, below <paramref name="minimum"/> too.</summary>
+    private static AwsError? AtLeast(string member, int? value, int minimum) =>
+        RequireMembers((member, value))
+        ?? (value < minimum ? AwsErrors.Validation(member, value.Value.ToString(CultureInfo.InvariantCulture), $"Member must have value greater than or equal to {minimum}") : null);
+
+    private static ProvisionedConcurrencyConfigShape ProvisionedShape(FunctionManager manager, ProvisionedStatus status, bool withArn) => new()
     {
-        FunctionArn = withArn ? context.RequestServices.GetRequiredService<FunctionManager>().ArnOf(status.Config.FunctionName, status.Config.Qualifier) : null,
+        FunctionArn = withArn ? manager.ArnOf(status.Config.FunctionName, status.Config.Qualifier) : null,
         RequestedProvisionedConcurrentExecutions = status.Config.Requested,
         AvailableProvisionedConcurrentExecutions = status.Available,
         AllocatedProvisionedConcurrentExecutions = status.Available,

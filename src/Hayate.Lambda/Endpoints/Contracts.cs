@@ -5,7 +5,23 @@ namespace Hayate.Lambda.Endpoints;
 
 // Request and response shapes of the Lambda API (botocore model lambda/2015-03-31), member names as the model spells them.
 
-internal sealed class CreateFunctionRequest
+/// <summary>The members CreateFunction and UpdateFunctionConfiguration share: one mapper turns them into FunctionSettings.</summary>
+internal interface IFunctionSettingsRequest
+{
+    string? Runtime { get; }
+    string? Role { get; }
+    string? Handler { get; }
+    string? Description { get; }
+    int? Timeout { get; }
+    int? MemorySize { get; }
+    EnvironmentShape? Environment { get; }
+    EphemeralStorageShape? EphemeralStorage { get; }
+    List<string>? Layers { get; }
+    string? KMSKeyArn { get; }
+    DeadLetterConfigShape? DeadLetterConfig { get; }
+}
+
+internal sealed class CreateFunctionRequest : IFunctionSettingsRequest
 {
     public string? FunctionName { get; set; }
     public string? Runtime { get; set; }
@@ -72,7 +88,7 @@ internal sealed class UpdateFunctionCodeRequest
     public List<string>? Architectures { get; set; }
 }
 
-internal sealed class UpdateFunctionConfigurationRequest
+internal sealed class UpdateFunctionConfigurationRequest : IFunctionSettingsRequest
 {
     public string? Role { get; set; }
     public string? Handler { get; set; }

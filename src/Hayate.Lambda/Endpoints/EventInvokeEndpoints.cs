@@ -1,92 +1,78 @@
 using Hayate.Kernel.Errors;
+using Hayate.Kernel.Protocols;
 using Hayate.Kernel.Protocols.RestJson;
 using Hayate.Lambda.Functions;
 using Hayate.Lambda.Invoking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Hayate.Lambda.Endpoints;
 
 // Put/Update/Get/Delete/ListFunctionEventInvokeConfig(s), and the deprecated InvokeAsync.
 public static partial class LambdaEndpoints
 {
-    private static void MapEventInvoke(this IEndpointRouteBuilder app)
+    private static void MapEventInvoke(RouteGroupBuilder api)
     {
-        app.MapPut("/2019-09-25/functions/{FunctionName}/event-invoke-config", Handle(context => PutEventInvokeConfig(context, merge: false)));
-        app.MapPost("/2019-09-25/functions/{FunctionName}/event-invoke-config", Handle(context => PutEventInvokeConfig(context, merge: true)));
-        app.MapGet("/2019-09-25/functions/{FunctionName}/event-invoke-config", Handle(GetEventInvokeConfig));
-        app.MapDelete("/2019-09-25/functions/{FunctionName}/event-invoke-config", Handle(DeleteEventInvokeConfig));
-        app.MapGet("/2019-09-25/functions/{FunctionName}/event-invoke-config/list", Handle(ListEventInvokeConfigs));
-        app.MapPost("/2014-11-13/functions/{FunctionName}/invoke-async", Handle(InvokeAsyncDeprecated));
+        var config = api.MapGroup("/2019-09-25/functions/{FunctionName}/event-invoke-config");
+        config.MapPut("", (string functionName, HttpContext context, EventInvokeConfigs configs, FunctionManager manager) =>
+            PutEventInvokeConfig(functionName, context, configs, manager, merge: false));
+        config.MapPost("", (string functionName, HttpContext context, EventInvokeConfigs configs, FunctionManager manager) =>
+            PutEventInvokeConfig(functionName, context, configs, manager, merge: true));
+        config.MapGet("", GetEventInvokeConfig);
+        config.MapDelete("", DeleteEventInvokeConfig);
+        config.MapGet("/list", ListEventInvokeConfigs);
+        api.MapPost("/2014-11-13/functions/{FunctionName}/invoke-async", InvokeAsyncDeprecated);
     }
 
-    private static async Task<LambdaError?> PutEventInvokeConfig(HttpContext context, bool merge)
+    private static Task<IResult> PutEventInvokeConfig(string functionName, HttpContext context, EventInvokeConfigs configs, FunctionManager manager, bool merge) =>
+        ReadFunctionRequestAsync(functionName, context, MaxSmallRequest, merge ? "UpdateFunctionEventInvokeConfig" : "PutFunctionEventInvokeConfig", LambdaJson.Default.EventInvokeConfigRequest)
+            .ThenAsync(p =>
+            {
+                var r = p.Request;
+                var settings = new EventInvokeSettings(r.MaximumRetryAttempts, r.MaximumEventAgeInSeconds,
+                    r.DestinationConfig?.OnSuccess is { } success ? success.Destination ?? "" : null,
+                    r.DestinationConfig?.OnFailure is { } failure ? failure.Destination ?? "" : null);
+                return configs.PutAsync(p.Reference, settings, merge, context.RequestAborted);
+            })
+            .ToHttp(c => AwsJson.Ok(EventInvokeShape(manager, c), LambdaJson.Default.EventInvokeConfigShape));
+
+    private static Task<IResult> GetEventInvokeConfig(string functionName, HttpContext context, EventInvokeConfigs configs, FunctionManager manager) =>
+        ReferenceOf(functionName, context)
+            .ThenAsync(reference => configs.GetAsync(reference, context.RequestAborted))
+            .ToHttp(c => AwsJson.Ok(EventInvokeShape(manager, c), LambdaJson.Default.EventInvokeConfigShape));
+
+    private static async Task<IResult> DeleteEventInvokeConfig(string functionName, HttpContext context, EventInvokeConfigs configs)
     {
-        var configs = context.RequestServices.GetRequiredService<EventInvokeConfigs>();
-        var parsed = await ReadFunctionRequestAsync(context, 64 * 1024, merge ? "UpdateFunctionEventInvokeConfig" : "PutFunctionEventInvokeConfig", LambdaJson.Default.EventInvokeConfigRequest);
-        if (!parsed.Ok)
-        {
-            return parsed.Error;
-        }
-
-        var (reference, r) = parsed.Value;
-
-        var settings = new EventInvokeSettings(r.MaximumRetryAttempts, r.MaximumEventAgeInSeconds,
-            r.DestinationConfig?.OnSuccess is { } success ? success.Destination ?? "" : null,
-            r.DestinationConfig?.OnFailure is { } failure ? failure.Destination ?? "" : null);
-        var put = await configs.PutAsync(reference, settings, merge, context.RequestAborted);
-        return await RespondEventInvokeConfigAsync(context, put);
+        var reference = ReferenceOf(functionName, context);
+        return ResultAnswers.NoContentUnless(reference.Ok ? await configs.DeleteAsync(reference.Value, context.RequestAborted) : reference.Error);
     }
 
-    private static async Task<LambdaError?> GetEventInvokeConfig(HttpContext context)
+    private static async Task<IResult> ListEventInvokeConfigs(string functionName, HttpContext context, EventInvokeConfigs configs, FunctionManager manager)
     {
-        var configs = context.RequestServices.GetRequiredService<EventInvokeConfigs>();
-        var reference = ReferenceOf(context);
-        return reference.Ok ? await RespondEventInvokeConfigAsync(context, await configs.GetAsync(reference.Value, context.RequestAborted)) : reference.Error;
-    }
-
-    private static async Task<LambdaError?> DeleteEventInvokeConfig(HttpContext context)
-    {
-        var configs = context.RequestServices.GetRequiredService<EventInvokeConfigs>();
-        var reference = ReferenceOf(context);
-        var error = reference.Ok ? await configs.DeleteAsync(reference.Value, context.RequestAborted) : reference.Error;
-        return NoContent(context, error);
-    }
-
-    private static async Task<LambdaError?> ListEventInvokeConfigs(HttpContext context)
-    {
-        var configs = context.RequestServices.GetRequiredService<EventInvokeConfigs>();
-        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        var reference = ReferenceOf(context);
+        var reference = ReferenceOf(functionName, context);
         var page = Page.Read(context, 50);
         if (!reference.Ok || !page.Ok)
         {
-            return reference.Ok ? page.Error : reference.Error;
+            return reference.Error ?? page.Error!;
         }
 
-        var all = await configs.ListAsync(reference.Value, context.RequestAborted);
-        if (!all.Ok)
+        return await configs.ListAsync(reference.Value, context.RequestAborted).ToHttp(all =>
         {
-            return all.Error;
-        }
-
-        var (items, next) = Page.Slice(all.Value, c => c.Qualifier, page.Value);
-        var response = new ListEventInvokeConfigsResponse
-        {
-            FunctionEventInvokeConfigs = items.Select(c => EventInvokeShape(manager, c)).ToList(),
-            NextMarker = next,
-        };
-        await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListEventInvokeConfigsResponse);
-        return null;
+            var (items, next) = Page.Slice(all, c => c.Qualifier, page.Value);
+            return AwsJson.Ok(new ListEventInvokeConfigsResponse
+            {
+                FunctionEventInvokeConfigs = items.Select(c => EventInvokeShape(manager, c)).ToList(),
+                NextMarker = next,
+            }, LambdaJson.Default.ListEventInvokeConfigsResponse);
+        });
     }
 
     /// <summary>The deprecated InvokeAsync: an Event invocation answering 202 {"Status": 202}.</summary>
-    private static async Task<LambdaError?> InvokeAsyncDeprecated(HttpContext context)
+    private static async Task<IResult> InvokeAsyncDeprecated(string functionName, HttpContext context, Invoker invoker, IHostApplicationLifetime lifetime)
     {
-        var invoker = context.RequestServices.GetRequiredService<Invoker>();
-        var reference = ReferenceOf(context);
+        var reference = ReferenceOf(functionName, context);
         if (!reference.Ok)
         {
             return reference.Error;
@@ -98,31 +84,9 @@ public static partial class LambdaEndpoints
             return body.Error;
         }
 
-        var call = new InvokeCall(reference.Value, InvocationType.Event, body.Value, false, null)
-        {
-            RequestId = context.Response.Headers["x-amzn-RequestId"].ToString() is { Length: > 0 } id ? id : Invoker.NewRequestId(),
-        };
-        var stopping = context.RequestServices.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping;
-        var result = await invoker.InvokeAsync(call, stopping);
-        if (!result.Ok)
-        {
-            return result.Error;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, 202, new InvokeAsyncResponse { Status = 202 }, LambdaJson.Default.InvokeAsyncResponse);
-        return null;
-    }
-
-    private static async Task<LambdaError?> RespondEventInvokeConfigAsync(HttpContext context, Result<EventInvokeConfig> config)
-    {
-        if (!config.Ok)
-        {
-            return config.Error;
-        }
-
-        var manager = context.RequestServices.GetRequiredService<FunctionManager>();
-        await ApiResponse.WriteJsonAsync(context, 200, EventInvokeShape(manager, config.Value), LambdaJson.Default.EventInvokeConfigShape);
-        return null;
+        var call = new InvokeCall(reference.Value, InvocationType.Event, body.Value, false, null) { RequestId = AwsRequestId.Of(context) };
+        return await invoker.InvokeAsync(call, lifetime.ApplicationStopping)
+            .ToHttp(_ => AwsJson.Ok(new InvokeAsyncResponse { Status = 202 }, LambdaJson.Default.InvokeAsyncResponse, 202));
     }
 
     private static EventInvokeConfigShape EventInvokeShape(FunctionManager manager, EventInvokeConfig c) => new()

@@ -5,75 +5,44 @@ using Hayate.Lambda.EventSources;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Hayate.Lambda.Endpoints;
 
 // Create/Get/Update/Delete/ListEventSourceMapping(s).
 public static partial class LambdaEndpoints
 {
-    private static void MapEventSourceMappings(this IEndpointRouteBuilder app)
+    private static void MapEventSourceMappings(RouteGroupBuilder api)
     {
-        app.MapPost("/2015-03-31/event-source-mappings", Handle(CreateEventSourceMapping));
-        app.MapGet("/2015-03-31/event-source-mappings", Handle(ListEventSourceMappings));
-        app.MapGet("/2015-03-31/event-source-mappings/{UUID}", Handle(GetEventSourceMapping));
-        app.MapPut("/2015-03-31/event-source-mappings/{UUID}", Handle(UpdateEventSourceMapping));
-        app.MapDelete("/2015-03-31/event-source-mappings/{UUID}", Handle(DeleteEventSourceMapping));
+        var mappings = api.MapGroup("/2015-03-31/event-source-mappings");
+        mappings.MapPost("", CreateEventSourceMapping);
+        mappings.MapGet("", ListEventSourceMappings);
+        mappings.MapGet("/{UUID}", GetEventSourceMapping);
+        mappings.MapPut("/{UUID}", UpdateEventSourceMapping);
+        mappings.MapDelete("/{UUID}", DeleteEventSourceMapping);
     }
 
-    private static async Task<LambdaError?> CreateEventSourceMapping(HttpContext context)
+    private static Task<IResult> CreateEventSourceMapping(HttpContext context, EventSourceMappings mappings) =>
+        ApiRequest.ReadJsonAsync(context, MaxSmallRequest, "CreateEventSourceMapping", LambdaJson.Default.EventSourceMappingRequest)
+            .Check(r => RequireMembers(("functionName", r.FunctionName)))
+            .ThenAsync(r => SettingsOf(r).ThenAsync(settings => mappings.CreateAsync(r.EventSourceArn, r.FunctionName, settings, context.RequestAborted)))
+            .ToHttp(m => Mapping(mappings, m, 202));
+
+    private static Task<IResult> GetEventSourceMapping(string uuid, HttpContext context, EventSourceMappings mappings) =>
+        mappings.GetAsync(uuid, context.RequestAborted).ToHttp(m => Mapping(mappings, m, 200));
+
+    private static Task<IResult> UpdateEventSourceMapping(string uuid, HttpContext context, EventSourceMappings mappings) =>
+        ApiRequest.ReadJsonAsync(context, MaxSmallRequest, "UpdateEventSourceMapping", LambdaJson.Default.EventSourceMappingRequest)
+            .Check(r => r.EventSourceArn is not null || r.StartingPosition is not null || r.StartingPositionTimestamp is not null
+                ? LambdaErrors.InvalidParameter("The event source and starting position of a mapping cannot be changed; create a new mapping instead.")
+                : null)
+            .ThenAsync(r => SettingsOf(r).ThenAsync(settings => mappings.UpdateAsync(uuid, r.FunctionName, settings, context.RequestAborted)))
+            .ToHttp(m => Mapping(mappings, m, 202));
+
+    private static Task<IResult> DeleteEventSourceMapping(string uuid, HttpContext context, EventSourceMappings mappings) =>
+        mappings.DeleteAsync(uuid, context.RequestAborted).ToHttp(m => Mapping(mappings, m, 202));
+
+    private static async Task<IResult> ListEventSourceMappings(HttpContext context, EventSourceMappings mappings)
     {
-        var mappings = context.RequestServices.GetRequiredService<EventSourceMappings>();
-        var request = await ReadJsonAsync(context, 64 * 1024, "CreateEventSourceMapping", LambdaJson.Default.EventSourceMappingRequest);
-        if (!request.Ok)
-        {
-            return request.Error;
-        }
-
-        var r = request.Value;
-        if (RequireMembers(("functionName", r.FunctionName)) is { } missing)
-        {
-            return missing;
-        }
-
-        var settings = SettingsOf(r);
-        return !settings.Ok ? settings.Error : await RespondMappingAsync(context, mappings, await mappings.CreateAsync(r.EventSourceArn, r.FunctionName, settings.Value, context.RequestAborted), 202);
-    }
-
-    private static async Task<LambdaError?> GetEventSourceMapping(HttpContext context)
-    {
-        var mappings = context.RequestServices.GetRequiredService<EventSourceMappings>();
-        return await RespondMappingAsync(context, mappings, await mappings.GetAsync(UuidOf(context), context.RequestAborted), 200);
-    }
-
-    private static async Task<LambdaError?> UpdateEventSourceMapping(HttpContext context)
-    {
-        var mappings = context.RequestServices.GetRequiredService<EventSourceMappings>();
-        var request = await ReadJsonAsync(context, 64 * 1024, "UpdateEventSourceMapping", LambdaJson.Default.EventSourceMappingRequest);
-        if (!request.Ok)
-        {
-            return request.Error;
-        }
-
-        var r = request.Value;
-        if (r.EventSourceArn is not null || r.StartingPosition is not null || r.StartingPositionTimestamp is not null)
-        {
-            return LambdaErrors.InvalidParameter("The event source and starting position of a mapping cannot be changed; create a new mapping instead.");
-        }
-
-        var settings = SettingsOf(r);
-        return !settings.Ok ? settings.Error : await RespondMappingAsync(context, mappings, await mappings.UpdateAsync(UuidOf(context), r.FunctionName, settings.Value, context.RequestAborted), 202);
-    }
-
-    private static async Task<LambdaError?> DeleteEventSourceMapping(HttpContext context)
-    {
-        var mappings = context.RequestServices.GetRequiredService<EventSourceMappings>();
-        return await RespondMappingAsync(context, mappings, await mappings.DeleteAsync(UuidOf(context), context.RequestAborted), 202);
-    }
-
-    private static async Task<LambdaError?> ListEventSourceMappings(HttpContext context)
-    {
-        var mappings = context.RequestServices.GetRequiredService<EventSourceMappings>();
         var page = Page.Read(context);
         if (!page.Ok)
         {
@@ -83,23 +52,16 @@ public static partial class LambdaEndpoints
         var query = context.Request.Query;
         var arn = query["EventSourceArn"].ToString() is { Length: > 0 } a ? a : null;
         var function = query["FunctionName"].ToString() is { Length: > 0 } f ? f : null;
-        var all = await mappings.ListAsync(arn, function, context.RequestAborted);
-        if (!all.Ok)
+        return await mappings.ListAsync(arn, function, context.RequestAborted).ToHttp(all =>
         {
-            return all.Error;
-        }
-
-        var (items, next) = Page.Slice(all.Value, m => m.Uuid, page.Value);
-        var response = new ListEventSourceMappingsResponse
-        {
-            EventSourceMappings = items.Select(m => MappingShape(mappings, m)).ToList(),
-            NextMarker = next,
-        };
-        await ApiResponse.WriteJsonAsync(context, 200, response, LambdaJson.Default.ListEventSourceMappingsResponse);
-        return null;
+            var (items, next) = Page.Slice(all, m => m.Uuid, page.Value);
+            return AwsJson.Ok(new ListEventSourceMappingsResponse
+            {
+                EventSourceMappings = items.Select(m => MappingShape(mappings, m)).ToList(),
+                NextMarker = next,
+            }, LambdaJson.Default.ListEventSourceMappingsResponse);
+        });
     }
-
-    private static string UuidOf(HttpContext context) => context.Request.RouteValues["UUID"] as string ?? "";
 
     /// <summary>The request's settings; members for sources or features Hayate does not have are refused by name, never ignored.</summary>
     private static Result<EventSourceSettings> SettingsOf(EventSourceMappingRequest r)
@@ -152,16 +114,8 @@ public static partial class LambdaEndpoints
         };
     }
 
-    private static async Task<LambdaError?> RespondMappingAsync(HttpContext context, EventSourceMappings mappings, Result<EventSourceMapping> mapping, int status)
-    {
-        if (!mapping.Ok)
-        {
-            return mapping.Error;
-        }
-
-        await ApiResponse.WriteJsonAsync(context, status, MappingShape(mappings, mapping.Value), LambdaJson.Default.EventSourceMappingShape);
-        return null;
-    }
+    private static IResult Mapping(EventSourceMappings mappings, EventSourceMapping mapping, int status) =>
+        AwsJson.Ok(MappingShape(mappings, mapping), LambdaJson.Default.EventSourceMappingShape, status);
 
     private static EventSourceMappingShape MappingShape(EventSourceMappings mappings, EventSourceMapping m)
     {

@@ -137,7 +137,7 @@ public static class EventSourceMappingRules
         return mapping;
     }
 
-    private static LambdaError? CheckRanges(EventSourceSettings s)
+    private static AwsError? CheckRanges(EventSourceSettings s)
     {
         if (s.BatchSize is { } batch && batch is < 1 or > 10_000)
         {
@@ -184,29 +184,29 @@ public static class EventSourceMappingRules
 
         if (s.StartingPosition is { } position && position is not ("TRIM_HORIZON" or "LATEST" or "AT_TIMESTAMP"))
         {
-            return LambdaErrors.Validation("startingPosition", position, "Member must satisfy enum value set: [TRIM_HORIZON, LATEST, AT_TIMESTAMP]");
+            return AwsErrors.Validation("startingPosition", position, "Member must satisfy enum value set: [TRIM_HORIZON, LATEST, AT_TIMESTAMP]");
         }
 
         if (s.FunctionResponseTypes is { } types)
         {
             if (types.Count > 1)
             {
-                return LambdaErrors.Validation("functionResponseTypes", string.Join(",", types), "Member must have length less than or equal to 1");
+                return AwsErrors.Validation("functionResponseTypes", string.Join(",", types), "Member must have length less than or equal to 1");
             }
 
             if (types.Any(t => t != "ReportBatchItemFailures"))
             {
-                return LambdaErrors.Validation("functionResponseTypes", string.Join(",", types), "Member must satisfy enum value set: [ReportBatchItemFailures]");
+                return AwsErrors.Validation("functionResponseTypes", string.Join(",", types), "Member must satisfy enum value set: [ReportBatchItemFailures]");
             }
         }
 
         return null;
     }
 
-    private static LambdaError OutOfRange(string member, int value, int min, int max) =>
-        LambdaErrors.Validation(member, value.ToString(CultureInfo.InvariantCulture),
+    private static AwsError OutOfRange(string member, int value, int min, int max) =>
+        AwsErrors.Validation(member, value.ToString(CultureInfo.InvariantCulture),
             value < min ? $"Member must have value greater than or equal to {min}" : $"Member must have value less than or equal to {max}");
 
-    private static LambdaError Unsupported(string member) =>
+    private static AwsError Unsupported(string member) =>
         LambdaErrors.InvalidParameter($"Unsupported {member} parameter for given event source mapping type.");
 }

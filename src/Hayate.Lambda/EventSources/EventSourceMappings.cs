@@ -156,7 +156,7 @@ public sealed partial class EventSourceMappings(
 
             if (current.State == "Deleting")
             {
-                return new LambdaError("ResourceInUseException", 400, $"Cannot update the event source mapping {uuid}: it is being deleted.");
+                return new AwsError("ResourceInUseException", 400, $"Cannot update the event source mapping {uuid}: it is being deleted.");
             }
 
             var fifo = false;
@@ -337,10 +337,10 @@ public sealed partial class EventSourceMappings(
             : LambdaErrors.InvalidParameter($"Stream not found: {arn}. Create it first (aws kinesis create-stream).");
     }
 
-    private static LambdaError NotFound() => LambdaErrors.NotFound("The resource you requested does not exist.");
+    private static AwsError NotFound() => LambdaErrors.NotFound("The resource you requested does not exist.");
 
-    private static LambdaError InvalidFunctionName(string value) =>
-        LambdaErrors.Validation("functionName", value, @"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?");
+    private static AwsError InvalidFunctionName(string value) =>
+        AwsErrors.Validation("functionName", value, @"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?");
 
     [LoggerMessage(EventId = 2303, Level = LogLevel.Error, Message = "event source mapping {Uuid} could not be removed; it stays in Deleting until the next start")]
     private static partial void LogRemoveFailed(ILogger logger, Exception exception, string uuid);

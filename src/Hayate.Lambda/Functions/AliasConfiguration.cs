@@ -35,16 +35,16 @@ public static partial class AliasValidator
 
     public static bool IsVersionNumber(string qualifier) => qualifier.Length is > 0 and <= 10 && qualifier.All(char.IsAsciiDigit);
 
-    public static LambdaError? ValidateName(string name) => AliasName().IsMatch(name)
+    public static AwsError? ValidateName(string name) => AliasName().IsMatch(name)
         ? null
-        : LambdaErrors.Validation("name", name, @"Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)");
+        : AwsErrors.Validation("name", name, @"Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)");
 
-    public static LambdaError? ValidateVersion(string version, string member = "functionVersion") => VersionPattern().IsMatch(version)
+    public static AwsError? ValidateVersion(string version, string member = "functionVersion") => VersionPattern().IsMatch(version)
         ? null
-        : LambdaErrors.Validation(member, version, @"Member must satisfy regular expression pattern: (\$LATEST|[0-9]+)");
+        : AwsErrors.Validation(member, version, @"Member must satisfy regular expression pattern: (\$LATEST|[0-9]+)");
 
     /// <summary>Checks a RoutingConfig against the primary version: one extra published version, weight 0.0–1.0.</summary>
-    public static LambdaError? ValidateRouting(string primary, IReadOnlyDictionary<string, double>? weights)
+    public static AwsError? ValidateRouting(string primary, IReadOnlyDictionary<string, double>? weights)
     {
         if (weights is null || weights.Count == 0)
         {
@@ -64,7 +64,7 @@ public static partial class AliasValidator
 
         if (double.IsNaN(weight) || weight is < 0.0 or > 1.0)
         {
-            return LambdaErrors.Validation("routingConfig.additionalVersionWeights", "{" + version + "=" + weight.ToString(CultureInfo.InvariantCulture) + "}",
+            return AwsErrors.Validation("routingConfig.additionalVersionWeights", "{" + version + "=" + weight.ToString(CultureInfo.InvariantCulture) + "}",
                 "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0, Member must not be null]");
         }
 

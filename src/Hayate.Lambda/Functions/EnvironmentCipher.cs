@@ -84,7 +84,7 @@ public sealed class EnvironmentCipher(KeyService keys)
     }
 
     /// <summary>Checks that the key still lets the data key be decrypted (not disabled, not pending deletion).</summary>
-    public async Task<LambdaError?> CheckAsync(string functionName, SealedEnvironment sealedEnvironment, CancellationToken cancellationToken)
+    public async Task<AwsError?> CheckAsync(string functionName, SealedEnvironment sealedEnvironment, CancellationToken cancellationToken)
     {
         var dataKey = await keys.DecryptAsync(sealedEnvironment.DataKey, Context(functionName), cancellationToken);
         if (!dataKey.Ok)
@@ -97,7 +97,7 @@ public sealed class EnvironmentCipher(KeyService keys)
     }
 
     /// <summary>A KMS failure as Lambda reports it on invoke (HTTP 502), by the KMS error type.</summary>
-    public static LambdaError LambdaKmsError(LambdaError kms)
+    public static AwsError LambdaKmsError(AwsError kms)
     {
         var (type, reason) = kms.Type switch
         {
@@ -106,7 +106,7 @@ public sealed class EnvironmentCipher(KeyService keys)
             KmsErrors.InvalidStateType => ("KMSInvalidStateException", "the state of the KMS key used is not valid for Decrypt"),
             _ => ("KMSAccessDeniedException", "KMS access was denied"),
         };
-        return new LambdaError(type, 502,
+        return new AwsError(type, 502,
             $"Lambda was unable to decrypt the environment variables because {reason}. Please check the function's KMS key settings. KMS Exception: {kms.Type} KMS Message: {kms.Message}");
     }
 

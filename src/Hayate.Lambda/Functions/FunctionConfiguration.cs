@@ -30,7 +30,7 @@ public sealed record FunctionConfiguration
 
     /// <summary>Why the stored environment could not be decrypted (a KMS error), if it could not.</summary>
     [JsonIgnore]
-    public Hayate.Kernel.Errors.LambdaError? EnvironmentError { get; init; }
+    public Hayate.Kernel.Errors.AwsError? EnvironmentError { get; init; }
     public IReadOnlyList<string> Architectures { get; init; } = ["x86_64"];
 
     /// <summary>Layer versions in the order they are unpacked under /opt (a later one wins).</summary>

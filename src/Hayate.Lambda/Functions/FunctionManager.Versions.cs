@@ -189,7 +189,7 @@ public sealed partial class FunctionManager
         }
     }
 
-    public async Task<LambdaError?> DeleteAliasAsync(FunctionRef reference, string name, CancellationToken cancellationToken)
+    public async Task<AwsError?> DeleteAliasAsync(FunctionRef reference, string name, CancellationToken cancellationToken)
     {
         var function = await UnqualifiedFunctionAsync(reference, cancellationToken);
         if (!function.Ok)
@@ -266,5 +266,5 @@ public sealed partial class FunctionManager
             ? await GetAsync(reference, cancellationToken)
             : LambdaErrors.InvalidParameter("An alias operation takes the function's name or unqualified ARN, without a qualifier.");
 
-    private LambdaError AliasNotFound(string function, string name) => LambdaErrors.NotFound($"Cannot find alias arn: {ArnOf(function, name)}");
+    private AwsError AliasNotFound(string function, string name) => LambdaErrors.NotFound($"Cannot find alias arn: {ArnOf(function, name)}");
 }

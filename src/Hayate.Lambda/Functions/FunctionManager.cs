@@ -265,7 +265,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     /// Before an invocation: the environment must still be decryptable, so that disabling or
     /// scheduling the deletion of its KMS key takes effect at once, also for warm sandboxes.
     /// </summary>
-    public async Task<LambdaError?> CheckEnvironmentAsync(FunctionConfiguration function, CancellationToken cancellationToken) =>
+    public async Task<AwsError?> CheckEnvironmentAsync(FunctionConfiguration function, CancellationToken cancellationToken) =>
         function.EnvironmentError ?? (function.Sealed is null ? null : await environments.CheckAsync(function.Name, function.Sealed, cancellationToken));
 
     public async Task<Result<FunctionConfiguration>> UpdateCodeAsync(FunctionRef reference, byte[] zip, string? revisionId, bool dryRun, CancellationToken cancellationToken)
@@ -412,7 +412,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
         (reference.Account is null || reference.Account == account.AccountId);
 
     /// <summary>Deletes the function with all its versions and aliases, or one version when qualified by a number.</summary>
-    public async Task<LambdaError?> DeleteAsync(FunctionRef reference, CancellationToken cancellationToken)
+    public async Task<AwsError?> DeleteAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
         if (!IsOurs(reference))
         {
@@ -442,7 +442,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
         return null;
     }
 
-    private async Task<LambdaError?> DeleteVersionAsync(string name, string version, CancellationToken cancellationToken)
+    private async Task<AwsError?> DeleteVersionAsync(string name, string version, CancellationToken cancellationToken)
     {
         var number = int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1;
         var deletion = number < 0 ? new VersionDeletion(false, []) : await store.DeleteVersionAsync(name, number, cancellationToken);
@@ -500,7 +500,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     }
 
     /// <summary>Adds or overwrites tags (TagResource), or removes keys (UntagResource).</summary>
-    public async Task<LambdaError?> ChangeTagsAsync(string resource, IReadOnlyDictionary<string, string>? add, IReadOnlyCollection<string>? remove, CancellationToken cancellationToken)
+    public async Task<AwsError?> ChangeTagsAsync(string resource, IReadOnlyDictionary<string, string>? add, IReadOnlyCollection<string>? remove, CancellationToken cancellationToken)
     {
         var reference = TaggableFunction(resource);
         if (!reference.Ok)
@@ -532,7 +532,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     {
         if (!FunctionArn.TryParse(resource, out var reference) || reference.Region is null || reference.Account is null)
         {
-            return LambdaErrors.Validation("resource", resource, @"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9-_]+");
+            return AwsErrors.Validation("resource", resource, @"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*):lambda:[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9-_]+");
         }
 
         if (reference.Qualifier is not null)

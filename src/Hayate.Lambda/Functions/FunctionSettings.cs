@@ -54,7 +54,7 @@ public static partial class FunctionValidator
     private static partial Regex DeadLetterPattern();
 
     /// <summary>Null when the tags are acceptable: at most 50, keys of 1–128 characters not starting with "aws:", values up to 256.</summary>
-    public static LambdaError? ValidateTags(IReadOnlyDictionary<string, string> tags, int existing = 0)
+    public static AwsError? ValidateTags(IReadOnlyDictionary<string, string> tags, int existing = 0)
     {
         if (tags.Count + existing > 50)
         {
@@ -83,16 +83,16 @@ public static partial class FunctionValidator
     }
 
     /// <summary>Null when the settings are acceptable; otherwise the first error, as Lambda words it.</summary>
-    public static LambdaError? Validate(FunctionSettings settings, bool creating)
+    public static AwsError? Validate(FunctionSettings settings, bool creating)
     {
         if (settings.Role is { } role && !RolePattern().IsMatch(role))
         {
-            return LambdaErrors.Validation("role", role, @"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+");
+            return AwsErrors.Validation("role", role, @"Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+");
         }
 
         if (settings.KmsKeyArn is { } kmsKeyArn && !KmsKeyArnPattern().IsMatch(kmsKeyArn))
         {
-            return LambdaErrors.Validation("kMSKeyArn", kmsKeyArn, @"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()");
+            return AwsErrors.Validation("kMSKeyArn", kmsKeyArn, @"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()");
         }
 
         if (settings.DeadLetterTargetArn is { Length: > 0 } deadLetter && !DeadLetterPattern().IsMatch(deadLetter))
@@ -108,7 +108,7 @@ public static partial class FunctionValidator
 
         if (settings.Handler is { } handler && (handler.Length > Limits.MaxHandlerLength || !HandlerPattern().IsMatch(handler)))
         {
-            return LambdaErrors.Validation("handler", handler, handler.Length > Limits.MaxHandlerLength
+            return AwsErrors.Validation("handler", handler, handler.Length > Limits.MaxHandlerLength
                 ? $"Member must have length less than or equal to {Limits.MaxHandlerLength}"
                 : @"Member must satisfy regular expression pattern: [^\s]+");
         }
@@ -120,26 +120,26 @@ public static partial class FunctionValidator
 
         if (settings.Description is { Length: > Limits.MaxDescriptionLength } description)
         {
-            return LambdaErrors.Validation("description", description, $"Member must have length less than or equal to {Limits.MaxDescriptionLength}");
+            return AwsErrors.Validation("description", description, $"Member must have length less than or equal to {Limits.MaxDescriptionLength}");
         }
 
         if (settings.MemorySize is { } memory && memory is < Limits.MinMemorySize or > Limits.MaxMemorySize)
         {
             return memory < Limits.MinMemorySize
-                ? LambdaErrors.Validation("memorySize", memory.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Member must have value greater than or equal to {Limits.MinMemorySize}")
+                ? AwsErrors.Validation("memorySize", memory.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Member must have value greater than or equal to {Limits.MinMemorySize}")
                 : LambdaErrors.InvalidParameter($"'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to {Limits.MaxMemorySize}");
         }
 
         if (settings.Timeout is { } timeout && timeout is < Limits.MinTimeout or > Limits.MaxTimeout)
         {
             return timeout < Limits.MinTimeout
-                ? LambdaErrors.Validation("timeout", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Member must have value greater than or equal to {Limits.MinTimeout}")
+                ? AwsErrors.Validation("timeout", timeout.ToString(System.Globalization.CultureInfo.InvariantCulture), $"Member must have value greater than or equal to {Limits.MinTimeout}")
                 : LambdaErrors.InvalidParameter($"'Timeout' value failed to satisfy constraint: Member must have value less than or equal to {Limits.MaxTimeout}");
         }
 
         if (settings.EphemeralStorageSize is { } storage && storage is < Limits.MinEphemeralStorage or > Limits.MaxEphemeralStorage)
         {
-            return LambdaErrors.Validation("ephemeralStorage.size", storage.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            return AwsErrors.Validation("ephemeralStorage.size", storage.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 storage < Limits.MinEphemeralStorage
                     ? $"Member must have value greater than or equal to {Limits.MinEphemeralStorage}"
                     : $"Member must have value less than or equal to {Limits.MaxEphemeralStorage}");
@@ -151,7 +151,7 @@ public static partial class FunctionValidator
             {
                 if (!VariableName().IsMatch(key))
                 {
-                    return LambdaErrors.Validation("environment.variables", "[sensitive]", @"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]");
+                    return AwsErrors.Validation("environment.variables", "[sensitive]", @"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]");
                 }
             }
 

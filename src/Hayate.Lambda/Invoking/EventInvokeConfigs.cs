@@ -67,7 +67,7 @@ public sealed class EventInvokeConfigs(IFunctionStore store, FunctionManager fun
         return await FindAsync(reference.Name, qualifier, cancellationToken) is { } config ? config : NotFound(reference.Name, qualifier);
     }
 
-    public async Task<LambdaError?> DeleteAsync(FunctionRef reference, CancellationToken cancellationToken)
+    public async Task<AwsError?> DeleteAsync(FunctionRef reference, CancellationToken cancellationToken)
     {
         var target = await functions.GetAsync(reference, cancellationToken);
         if (!target.Ok)
@@ -116,20 +116,20 @@ public sealed class EventInvokeConfigs(IFunctionStore store, FunctionManager fun
         return config;
     }
 
-    private LambdaError NotFound(string function, string qualifier) =>
+    private AwsError NotFound(string function, string qualifier) =>
         LambdaErrors.NotFound($"The function {functions.ArnOf(function, qualifier == "$LATEST" ? null : qualifier)} doesn't have an EventInvokeConfig");
 
-    private static LambdaError? Validate(EventInvokeSettings settings)
+    private static AwsError? Validate(EventInvokeSettings settings)
     {
         if (settings.MaximumRetryAttempts is { } retries && retries is < 0 or > 2)
         {
-            return LambdaErrors.Validation("maximumRetryAttempts", retries.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            return AwsErrors.Validation("maximumRetryAttempts", retries.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 retries < 0 ? "Member must have value greater than or equal to 0" : "Member must have value less than or equal to 2");
         }
 
         if (settings.MaximumEventAgeInSeconds is { } age && age is < 60 or > 21_600)
         {
-            return LambdaErrors.Validation("maximumEventAgeInSeconds", age.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            return AwsErrors.Validation("maximumEventAgeInSeconds", age.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 age < 60 ? "Member must have value greater than or equal to 60" : "Member must have value less than or equal to 21600");
         }
 

@@ -49,7 +49,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         var limit = call.Type == InvocationType.Event ? Limits.MaxAsyncPayload : Limits.MaxSyncPayload;
         if (call.Payload.Length > limit)
         {
-            return LambdaErrors.RequestTooLarge($"Request must be smaller than {limit} bytes for the InvokeFunction operation");
+            return AwsErrors.RequestTooLarge($"Request must be smaller than {limit} bytes for the InvokeFunction operation");
         }
 
         var resolved = await functions.ResolveForInvokeAsync(call.Function, cancellationToken);
@@ -61,7 +61,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         var payload = call.Payload.Length == 0 ? "{}"u8.ToArray() : call.Payload;
         if (!IsJson(payload))
         {
-            return LambdaErrors.InvalidRequestContent("Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value");
+            return AwsErrors.InvalidRequestContent("Could not parse request body into json: Could not parse payload into json: Unexpected character: was expecting a JSON value");
         }
 
         string? clientContext = null;
@@ -70,7 +70,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
             clientContext = DecodeClientContext(encoded);
             if (clientContext is null)
             {
-                return LambdaErrors.InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.");
+                return AwsErrors.InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.");
             }
         }
 
@@ -108,7 +108,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
     }
 
     /// <summary>429 with the reason Lambda gives: the function's reservation, or the account's pool.</summary>
-    private LambdaError Throttled(string functionName) => limiter.ReservedFor(functionName) is null
+    private AwsError Throttled(string functionName) => limiter.ReservedFor(functionName) is null
         ? LambdaErrors.Throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded.")
         : LambdaErrors.Throttled("ReservedFunctionConcurrentInvocationLimitExceeded", "Rate Exceeded.");
 

@@ -34,12 +34,12 @@ public sealed class LayerManager(ILayerStore store, CodeStore code, AccountOptio
     {
         if (settings.CompatibleRuntimes.Count > 15)
         {
-            return LambdaErrors.Validation("compatibleRuntimes", string.Join(",", settings.CompatibleRuntimes), "Member must have length less than or equal to 15");
+            return AwsErrors.Validation("compatibleRuntimes", string.Join(",", settings.CompatibleRuntimes), "Member must have length less than or equal to 15");
         }
 
         if (settings.CompatibleArchitectures.Count > 2 || settings.CompatibleArchitectures.Any(a => a is not ("x86_64" or "arm64")))
         {
-            return LambdaErrors.Validation("compatibleArchitectures", string.Join(",", settings.CompatibleArchitectures), "Member must have length less than or equal to 2, Member must satisfy enum value set: [x86_64, arm64]");
+            return AwsErrors.Validation("compatibleArchitectures", string.Join(",", settings.CompatibleArchitectures), "Member must have length less than or equal to 2, Member must satisfy enum value set: [x86_64, arm64]");
         }
 
         var stored = await code.PutAsync(zip, cancellationToken);
@@ -100,7 +100,7 @@ public sealed class LayerManager(ILayerStore store, CodeStore code, AccountOptio
         {
             if (!LayerArn.TryParseVersionArn(arn, out var name, out var version, out var region, out var owner))
             {
-                return LambdaErrors.Validation("layers", arn, @"Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+");
+                return AwsErrors.Validation("layers", arn, @"Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+");
             }
 
             if (region != account.Region)
@@ -127,7 +127,7 @@ public sealed class LayerManager(ILayerStore store, CodeStore code, AccountOptio
     }
 
     /// <summary>Null when the function's code and its layers together stay within 250 MB unzipped.</summary>
-    public LambdaError? CheckSize(string functionCodeSha256Hex, IReadOnlyList<FunctionLayer> layers)
+    public AwsError? CheckSize(string functionCodeSha256Hex, IReadOnlyList<FunctionLayer> layers)
     {
         if (layers.Count == 0)
         {
@@ -141,7 +141,7 @@ public sealed class LayerManager(ILayerStore store, CodeStore code, AccountOptio
     }
 
     /// <summary>Builds the merged /opt at deploy time, so that a set of layers that cannot be merged is refused there (400), not at invoke.</summary>
-    public LambdaError? Prepare(IReadOnlyList<FunctionLayer> layers)
+    public AwsError? Prepare(IReadOnlyList<FunctionLayer> layers)
     {
         if (layers.Count == 0)
         {
@@ -208,7 +208,7 @@ public sealed class LayerManager(ILayerStore store, CodeStore code, AccountOptio
             : (PermissionStatement.Document(policy.Value.Statements), policy.Value.RevisionId);
     }
 
-    public async Task<LambdaError?> RemovePermissionAsync(string name, long version, string statementId, string? revisionId, CancellationToken cancellationToken)
+    public async Task<AwsError?> RemovePermissionAsync(string name, long version, string statementId, string? revisionId, CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -89,26 +89,26 @@ public static partial class LayerPermission
     [GeneratedRegex(@"^o-[a-z0-9]{10,32}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Organization();
 
-    public static LambdaError? Validate(string statementId, string action, string principal, string? organizationId)
+    public static AwsError? Validate(string statementId, string action, string principal, string? organizationId)
     {
         if (!StatementId().IsMatch(statementId))
         {
-            return LambdaErrors.Validation("statementId", statementId, "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)");
+            return AwsErrors.Validation("statementId", statementId, "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)");
         }
 
         if (action != "lambda:GetLayerVersion")
         {
-            return LambdaErrors.Validation("action", action, "Member must satisfy regular expression pattern: lambda:GetLayerVersion");
+            return AwsErrors.Validation("action", action, "Member must satisfy regular expression pattern: lambda:GetLayerVersion");
         }
 
         if (!Principal().IsMatch(principal))
         {
-            return LambdaErrors.Validation("principal", principal, @"Member must satisfy regular expression pattern: \d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root");
+            return AwsErrors.Validation("principal", principal, @"Member must satisfy regular expression pattern: \d{12}|\*|arn:(aws[a-zA-Z-]*):iam::\d{12}:root");
         }
 
         if (organizationId is not null && !Organization().IsMatch(organizationId))
         {
-            return LambdaErrors.Validation("organizationId", organizationId, "Member must satisfy regular expression pattern: o-[a-z0-9]{10,32}");
+            return AwsErrors.Validation("organizationId", organizationId, "Member must satisfy regular expression pattern: o-[a-z0-9]{10,32}");
         }
 
         return null;

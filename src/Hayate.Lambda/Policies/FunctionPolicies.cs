@@ -70,7 +70,7 @@ public sealed class FunctionPolicies(IFunctionStore store, FunctionManager funct
         return (PermissionStatement.Document(statements), function.Value.RevisionId);
     }
 
-    public async Task<LambdaError?> RemoveAsync(FunctionRef reference, string statementId, string? revisionId, CancellationToken cancellationToken)
+    public async Task<AwsError?> RemoveAsync(FunctionRef reference, string statementId, string? revisionId, CancellationToken cancellationToken)
     {
         var function = await functions.GetAsync(reference, cancellationToken);
         if (!function.Ok)

@@ -32,26 +32,26 @@ public static partial class PermissionStatement
     [GeneratedRegex(@"^\d{12}\z", RegexOptions.CultureInvariant)]
     private static partial Regex AccountId();
 
-    public static LambdaError? Validate(PermissionRequest request)
+    public static AwsError? Validate(PermissionRequest request)
     {
         if (!StatementIdPattern().IsMatch(request.StatementId))
         {
-            return LambdaErrors.Validation("statementId", request.StatementId, @"Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)");
+            return AwsErrors.Validation("statementId", request.StatementId, @"Member must satisfy regular expression pattern: ([a-zA-Z0-9-_]+)");
         }
 
         if (!ActionPattern().IsMatch(request.Action))
         {
-            return LambdaErrors.Validation("action", request.Action, @"Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])");
+            return AwsErrors.Validation("action", request.Action, @"Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])");
         }
 
         if (!PrincipalPattern().IsMatch(request.Principal))
         {
-            return LambdaErrors.Validation("principal", request.Principal, @"Member must satisfy regular expression pattern: [^\s]+");
+            return AwsErrors.Validation("principal", request.Principal, @"Member must satisfy regular expression pattern: [^\s]+");
         }
 
         if (request.FunctionUrlAuthType is not (null or "NONE" or "AWS_IAM"))
         {
-            return LambdaErrors.Validation("functionUrlAuthType", request.FunctionUrlAuthType, "Member must satisfy enum value set: [NONE, AWS_IAM]");
+            return AwsErrors.Validation("functionUrlAuthType", request.FunctionUrlAuthType, "Member must satisfy enum value set: [NONE, AWS_IAM]");
         }
 
         return null;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Hayate.Kernel.Errors;
 using Hayate.Kernel.Protocols.RestJson;
 using Microsoft.AspNetCore.Builder;
@@ -16,7 +15,7 @@ namespace Hayate.Kernel.Protocols.Json;
 /// </summary>
 public static class JsonProtocolEndpoints
 {
-    private const string DefaultContentType = "application/x-amz-json-1.1";
+    private static readonly JsonProtocol DefaultProtocol = new("application/x-amz-json-1.1");
 
     /// <summary>Serves <paramref name="service"/> at `POST /` beside the JSON-protocol services already mapped.</summary>
     public static IEndpointRouteBuilder MapJsonProtocol(this IEndpointRouteBuilder app, JsonProtocolService service)
@@ -41,7 +40,7 @@ public static class JsonProtocolEndpoints
         if (target.Length == 0)
         {
             // Not a JSON-protocol call: what the Lambda API answers for any path it does not know.
-            await WireErrors.WriteAsync(context, LambdaErrors.UnknownOperation(context.Request.Method, context.Request.Path));
+            await AwsErrors.UnknownOperation(context.Request.Method, context.Request.Path).ExecuteAsync(context);
             return;
         }
 
@@ -50,27 +49,30 @@ public static class JsonProtocolEndpoints
         var name = dot < 0 ? "" : target[(dot + 1)..];
         if (!services.TryGetValue(prefix, out var service))
         {
-            await WriteErrorAsync(context, DefaultContentType, JsonProtocolErrors.UnknownOperation(target));
+            context.Features.Set<AwsProtocol>(DefaultProtocol);
+            await JsonProtocolErrors.UnknownOperation(target).ExecuteAsync(context);
             return;
         }
 
+        context.Features.Set<AwsProtocol>(service.Protocol);
+
         if (!service.Operations.TryGetValue(name, out var operation))
         {
-            await WriteErrorAsync(context, service.ContentType, JsonProtocolErrors.UnknownOperation(target));
+            await JsonProtocolErrors.UnknownOperation(target).ExecuteAsync(context);
             return;
         }
 
         var body = await ApiRequest.ReadBodyAsync(context, service.MaxRequestSize, name);
         if (!body.Ok)
         {
-            await WriteErrorAsync(context, service.ContentType, body.Error);
+            await body.Error.ExecuteAsync(context);
             return;
         }
 
         var reply = await operation(new JsonRequest(context, name, body.Value));
         if (!reply.Ok)
         {
-            await WriteErrorAsync(context, service.ContentType, reply.Error);
+            await reply.Error.ExecuteAsync(context);
             return;
         }
 
@@ -78,26 +80,6 @@ public static class JsonProtocolEndpoints
         context.Response.ContentType = service.ContentType;
         context.Response.ContentLength = reply.Value.Body.Length;
         await context.Response.Body.WriteAsync(reply.Value.Body, context.RequestAborted);
-    }
-
-    /// <summary>The JSON-protocol error shape: `{"__type": Name, "message": …}`, x-amzn-ErrorType, 400 (500 for faults).</summary>
-    public static async Task WriteErrorAsync(HttpContext context, string contentType, LambdaError error)
-    {
-        var response = context.Response;
-        response.StatusCode = error.Status;
-        response.ContentType = contentType;
-        response.Headers["x-amzn-ErrorType"] = error.Type;
-        using var buffer = new MemoryStream();
-        await using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("__type", error.Type);
-            writer.WriteString("message", error.Message);
-            writer.WriteEndObject();
-        }
-
-        response.ContentLength = buffer.Length;
-        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
     }
 }
 

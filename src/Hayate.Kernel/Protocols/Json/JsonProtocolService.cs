@@ -25,6 +25,9 @@ public sealed class JsonProtocolService
     public long MaxRequestSize { get; init; } = 1024 * 1024;
 
     public string ContentType => "application/x-amz-json-" + JsonVersion;
+
+    /// <summary>How this service's errors are written.</summary>
+    public JsonProtocol Protocol => field ??= new JsonProtocol(ContentType);
 }
 
 /// <summary>The request an operation sees: its body, parsed on demand, and the HTTP context for services.</summary>
@@ -77,7 +80,7 @@ public sealed class JsonReply
 /// <summary>The errors the JSON-protocol front door itself raises.</summary>
 public static class JsonProtocolErrors
 {
-    public static LambdaError Serialization(string message) => new("SerializationException", 400, message);
+    public static AwsError Serialization(string message) => new("SerializationException", 400, message);
 
-    public static LambdaError UnknownOperation(string target) => new("UnknownOperationException", 400, $"Unknown operation {target}");
+    public static AwsError UnknownOperation(string target) => new("UnknownOperationException", 400, $"Unknown operation {target}");
 }

@@ -13,7 +13,7 @@ public static class ApiRequest
     public static async Task<Result<byte[]>> ReadBodyAsync(HttpContext context, long limit, string operation)
     {
         var request = context.Request;
-        var tooLarge = new LambdaError("RequestTooLargeException", 413, $"Request must be smaller than {limit} bytes for the {operation} operation");
+        var tooLarge = AwsErrors.RequestTooLarge($"Request must be smaller than {limit} bytes for the {operation} operation");
         if (request.ContentLength > limit)
         {
             return tooLarge;
@@ -39,6 +39,14 @@ public static class ApiRequest
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>Reads the body (see <see cref="ReadBodyAsync"/>) and parses it (see <see cref="Parse"/>).</summary>
+    public static async Task<Result<T>> ReadJsonAsync<T>(HttpContext context, long limit, string operation, JsonTypeInfo<T> type)
+        where T : class, new()
+    {
+        var body = await ReadBodyAsync(context, limit, operation);
+        return body.Ok ? Parse(body.Value, type) : body.Error;
+    }
+
     /// <summary>Parses a JSON body; an empty body is an empty object, as AWS treats it.</summary>
     public static Result<T> Parse<T>(byte[] body, JsonTypeInfo<T> type)
         where T : class, new()
@@ -52,27 +60,44 @@ public static class ApiRequest
         {
             var value = JsonSerializer.Deserialize(body, type);
             return value is null
-                ? LambdaErrors.InvalidRequestContent("Could not parse request body into json: the body is the JSON null, an object was expected.")
+                ? AwsErrors.InvalidRequestContent("Could not parse request body into json: the body is the JSON null, an object was expected.")
                 : value;
         }
         catch (JsonException ex)
         {
             var where = ex.Path is { Length: > 0 } path ? $" at {path}" : "";
             var why = ex.Message.Contains("could not be converted", StringComparison.Ordinal) ? "a member has the wrong type" : "the body is not valid JSON";
-            return LambdaErrors.InvalidRequestContent($"Could not parse request body into json: {why}{where} (line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}).");
+            return AwsErrors.InvalidRequestContent($"Could not parse request body into json: {why}{where} (line {ex.LineNumber + 1}, position {ex.BytePositionInLine + 1}).");
         }
     }
 }
 
-/// <summary>Writes JSON responses with an exact Content-Length.</summary>
-public static class ApiResponse
+/// <summary>A JSON answer in a model shape, with an exact Content-Length.</summary>
+public static class AwsJson
 {
-    public static async Task WriteJsonAsync<T>(HttpContext context, int status, T value, JsonTypeInfo<T> type)
+    public static IResult Ok<T>(T value, JsonTypeInfo<T> type, int status = 200) => new JsonShape<T>(value, type, status);
+
+    private sealed class JsonShape<T>(T value, JsonTypeInfo<T> type, int status) : IResult
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, type);
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = bytes.Length;
-        await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(value, type);
+            var response = httpContext.Response;
+            response.StatusCode = status;
+            response.ContentType = "application/json";
+            response.ContentLength = bytes.Length;
+            await response.Body.WriteAsync(bytes, httpContext.RequestAborted);
+        }
     }
+}
+
+/// <summary>Results as answers: the value's answer, or the error in the request's protocol.</summary>
+public static class ResultAnswers
+{
+    public static IResult ToHttp<T>(this Result<T> result, Func<T, IResult> answer) => result.Ok ? answer(result.Value) : result.Error;
+
+    public static async Task<IResult> ToHttp<T>(this Task<Result<T>> result, Func<T, IResult> answer) => (await result).ToHttp(answer);
+
+    /// <summary>204 No Content, or the error.</summary>
+    public static IResult NoContentUnless(AwsError? error) => error ?? Results.NoContent();
 }
