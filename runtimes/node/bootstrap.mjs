@@ -236,38 +236,23 @@ class RuntimeApiClient {
           if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
         }
         this._setBuf(buf.subarray(idx + 4));
-        if (status >= 100 && status < 200 && status !== 101) continue; // interim response
-        let keepAlive = sl[0] !== 'HTTP/1.0';
-        const conn = headers['connection'];
-        if (conn) {
-          const lc = conn.toLowerCase();
-          if (lc.includes('close')) keepAlive = false;
-          else if (lc.includes('keep-alive')) keepAlive = true;
-        }
-        const te = headers['transfer-encoding'];
+        // Hayate's Runtime API answers HTTP/1.1 with a Content-Length, keeps the connection
+        // open and sends no interim (1xx) responses: that is all this reads.
         const cl = headers['content-length'];
-        let mode;
-        if (r.method === 'HEAD' || status === 204 || status === 304) mode = 0;
-        else if (te && te.toLowerCase().includes('chunked')) mode = 'chunked';
-        else if (cl !== undefined) mode = parseInt(cl, 10);
-        else mode = 'close';
-        r.head = { status, headers, mode, keepAlive };
+        if (cl === undefined) {
+          this.cur = null;
+          this._drop();
+          r.reject(new Error('Runtime API answered without a Content-Length'));
+          this._next();
+          return;
+        }
+        r.head = { status, headers, length: parseInt(cl, 10) };
       }
       const h = r.head;
-      let body;
-      if (typeof h.mode === 'number') {
-        if (this.len < h.mode) return;
-        const buf = this._buf();
-        body = buf.subarray(0, h.mode);
-        this._setBuf(buf.subarray(h.mode));
-      } else if (h.mode === 'chunked') {
-        const res = parseChunked(this._buf());
-        if (!res) return;
-        body = res.body;
-        this._setBuf(res.rest);
-      } else {
-        return; // 'close': body ends when the server closes the connection
-      }
+      if (this.len < h.length) return;
+      const buf = this._buf();
+      const body = buf.subarray(0, h.length);
+      this._setBuf(buf.subarray(h.length));
       this._finish(r, body);
       // loop: more responses may already be buffered
     }
@@ -275,7 +260,6 @@ class RuntimeApiClient {
 
   _finish(r, body) {
     const h = r.head;
-    if (!h.keepAlive) this._drop();
     this.cur = null;
     r.resolve({ status: h.status, headers: h.headers, body });
     this._next();
@@ -292,16 +276,6 @@ class RuntimeApiClient {
   _onClose(s) {
     if (this.sock !== s) return;
     const r = this.cur;
-    if (r && r.head && r.head.mode === 'close') {
-      const body = this._buf();
-      this.sock = null;
-      this.chunks = [];
-      this.len = 0;
-      this.cur = null;
-      r.resolve({ status: r.head.status, headers: r.head.headers, body });
-      this._next();
-      return;
-    }
     this.sock = null;
     this.chunks = [];
     this.len = 0;
@@ -317,29 +291,6 @@ class RuntimeApiClient {
     this.cur = null;
     r.reject(new Error('Runtime API connection closed'));
     this._next();
-  }
-}
-
-function parseChunked(buf) {
-  const parts = [];
-  let pos = 0;
-  for (;;) {
-    const eol = buf.indexOf('\r\n', pos);
-    if (eol < 0) return null;
-    const size = parseInt(buf.toString('latin1', pos, eol).split(';')[0].trim(), 16);
-    pos = eol + 2;
-    if (size === 0) {
-      for (;;) {
-        const e = buf.indexOf('\r\n', pos);
-        if (e < 0) return null;
-        const empty = e === pos;
-        pos = e + 2;
-        if (empty) return { body: Buffer.concat(parts), rest: buf.subarray(pos) };
-      }
-    }
-    if (buf.length < pos + size + 2) return null;
-    parts.push(buf.subarray(pos, pos + size));
-    pos += size + 2;
   }
 }
 

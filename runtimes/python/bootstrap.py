@@ -293,7 +293,7 @@ class RuntimeApiClient:
                 self._connect()
             try:
                 self.sock.sendall(req)
-                return self._read_response(method)
+                return self._read_response()
             except _ConnectionLost as e:
                 self.close()
                 if attempt or e.partial:
@@ -312,98 +312,38 @@ class RuntimeApiClient:
             raise _ConnectionLost(partial)
         return chunk
 
-    def _read_response(self, method):
+    def _read_response(self):
+        # Hayate's Runtime API answers HTTP/1.1 with a Content-Length, keeps the connection
+        # open and sends no interim (1xx) responses: that is all this reads.
         buf = self.buf
         got_any = bool(buf)
-        while True:
+        i = buf.find(b"\r\n\r\n")
+        while i < 0:
+            buf += self._recv(got_any)
+            got_any = True
             i = buf.find(b"\r\n\r\n")
-            while i < 0:
-                chunk = self._recv(got_any)
-                got_any = True
-                buf += chunk
-                i = buf.find(b"\r\n\r\n")
-            head = buf[:i].decode("latin-1").split("\r\n")
-            buf = buf[i + 4 :]
-            status_line = head[0].split(None, 2)
-            version = status_line[0]
-            status = int(status_line[1])
-            hdrs = {}
-            for line in head[1:]:
-                k, _, v = line.partition(":")
-                hdrs[k.strip().lower()] = v.strip()
-            if 100 <= status < 200 and status != 101:
-                continue  # interim response, read the real one
-            break
+        head = buf[:i].decode("latin-1").split("\r\n")
+        buf = buf[i + 4 :]
+        status = int(head[0].split(None, 2)[1])
+        hdrs = {}
+        for line in head[1:]:
+            k, _, v = line.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
 
-        keep_alive = version != "HTTP/1.0"
-        conn = hdrs.get("connection")
-        if conn is not None:
-            conn = conn.lower()
-            if "close" in conn:
-                keep_alive = False
-            elif "keep-alive" in conn:
-                keep_alive = True
-
-        te = hdrs.get("transfer-encoding")
         cl = hdrs.get("content-length")
-        if method == b"HEAD" or status in (204, 304):
-            body = b""
-        elif te is not None and "chunked" in te.lower():
-            body, buf = self._read_chunked(buf)
-        elif cl is not None:
-            n = int(cl)
-            if len(buf) < n:
-                parts = [buf]
-                have = len(buf)
-                while have < n:
-                    chunk = self._recv(True)
-                    parts.append(chunk)
-                    have += len(chunk)
-                buf = b"".join(parts)
-            body = buf[:n]
-            buf = buf[n:]
-        else:
-            # no length: body runs until the server closes the connection
+        if cl is None:
+            raise ConnectionError("Runtime API answered without a Content-Length")
+        n = int(cl)
+        if len(buf) < n:
             parts = [buf]
-            while True:
-                try:
-                    parts.append(self._recv(True))
-                except _ConnectionLost:
-                    break
-            body = b"".join(parts)
-            buf = b""
-            keep_alive = False
-
-        if keep_alive:
-            self.buf = buf
-        else:
-            self.close()
-        return status, hdrs, body
-
-    def _read_chunked(self, buf):
-        out = []
-        while True:
-            i = buf.find(b"\r\n")
-            while i < 0:
-                buf += self._recv(True)
-                i = buf.find(b"\r\n")
-            size = int(buf[:i].split(b";", 1)[0].strip(), 16)
-            buf = buf[i + 2 :]
-            if size == 0:
-                # trailers, terminated by an empty line
-                while True:
-                    i = buf.find(b"\r\n")
-                    while i < 0:
-                        buf += self._recv(True)
-                        i = buf.find(b"\r\n")
-                    line = buf[:i]
-                    buf = buf[i + 2 :]
-                    if not line:
-                        return b"".join(out), buf
-            while len(buf) < size + 2:
-                buf += self._recv(True)
-            out.append(buf[:size])
-            buf = buf[size + 2 :]
+            have = len(buf)
+            while have < n:
+                chunk = self._recv(True)
+                parts.append(chunk)
+                have += len(chunk)
+            buf = b"".join(parts)
+        self.buf = buf[n:]
+        return status, hdrs, buf[:n]
 
 
 _SAFE_ID = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
