@@ -117,18 +117,19 @@ public sealed class VersionTests(SharedServer shared)
         Assert.Equal($"arn:aws:lambda:us-east-1:{Account}:function:{name}:live", created["AliasArn"]!.GetValue<string>());
         Assert.Equal(0.1, created["RoutingConfig"]!["AdditionalVersionWeights"]!["2"]!.GetValue<double>());
 
-        // Each refusal names the problem and changes nothing.
-        await Refused("ResourceConflictException", "create-alias", "--function-name", name, "--name", "live", "--function-version", "2");
-        await Refused("ValidationException", "create-alias", "--function-name", name, "--name", "123", "--function-version", "1");
-        await Refused("ResourceNotFoundException", "create-alias", "--function-name", name, "--name", "ghost", "--function-version", "9");
-        await Refused("InvalidParameterValueException", "create-alias", "--function-name", name, "--name", "canary", "--function-version", "$LATEST", "--routing-config", "AdditionalVersionWeights={1=0.5}");
-        await Refused("InvalidParameterValueException", "update-alias", "--function-name", name, "--name", "live", "--routing-config", "AdditionalVersionWeights={1=0.5}");
-        await Refused("ValidationException", "update-alias", "--function-name", name, "--name", "live", "--routing-config", "AdditionalVersionWeights={2=1.5}");
-        await Refused("InvalidParameterValueException", "update-alias", "--function-name", name, "--name", "live", "--routing-config", "AdditionalVersionWeights={2=0.5,1=0.2}");
-        await Refused("PreconditionFailedException", "update-alias", "--function-name", name, "--name", "live", "--description", "x", "--revision-id", "stale");
-        await Refused("ResourceConflictException", "delete-function", "--function-name", name, "--qualifier", "2");
-        await Refused("InvalidParameterValueException", "delete-function", "--function-name", name, "--qualifier", "live");
-        await Refused("ResourceNotFoundException", "get-alias", "--function-name", name, "--name", "ghost");
+        // Each refusal names the problem and changes nothing. Independent of each other: run at once.
+        await Task.WhenAll(
+            Refused("ResourceConflictException", "create-alias", "--function-name", name, "--name", "live", "--function-version", "2"),
+            Refused("ValidationException", "create-alias", "--function-name", name, "--name", "123", "--function-version", "1"),
+            Refused("ResourceNotFoundException", "create-alias", "--function-name", name, "--name", "ghost", "--function-version", "9"),
+            Refused("InvalidParameterValueException", "create-alias", "--function-name", name, "--name", "canary", "--function-version", "$LATEST", "--routing-config", "AdditionalVersionWeights={1=0.5}"),
+            Refused("InvalidParameterValueException", "update-alias", "--function-name", name, "--name", "live", "--routing-config", "AdditionalVersionWeights={1=0.5}"),
+            Refused("ValidationException", "update-alias", "--function-name", name, "--name", "live", "--routing-config", "AdditionalVersionWeights={2=1.5}"),
+            Refused("InvalidParameterValueException", "update-alias", "--function-name", name, "--name", "live", "--routing-config", "AdditionalVersionWeights={2=0.5,1=0.2}"),
+            Refused("PreconditionFailedException", "update-alias", "--function-name", name, "--name", "live", "--description", "x", "--revision-id", "stale"),
+            Refused("ResourceConflictException", "delete-function", "--function-name", name, "--qualifier", "2"),
+            Refused("InvalidParameterValueException", "delete-function", "--function-name", name, "--qualifier", "live"),
+            Refused("ResourceNotFoundException", "get-alias", "--function-name", name, "--name", "ghost"));
         var unchanged = (await Cli("get-alias", "--function-name", name, "--name", "live")).Json;
         Assert.Equal(created.ToJsonString(), unchanged.ToJsonString());
 
