@@ -10,17 +10,43 @@ using Hayate.Lambda.Logging;
 using Hayate.Lambda.Policies;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Hayate.Lambda;
 
-/// <summary>What `hayate serve` was asked for that only Lambda uses.</summary>
+/// <summary>Settings of Lambda (section "Lambda").</summary>
 public sealed record LambdaOptions
 {
     /// <summary>The account concurrency limit: invocations running at once.</summary>
-    public int ConcurrencyLimit { get; init; } = 1000;
+    public int ConcurrencyLimit { get; set; } = 1000;
 
-    /// <summary>The delay before an asynchronous invocation's first retry; the second waits twice as long.</summary>
-    public TimeSpan AsyncRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>Asynchronous invocation (section "Lambda:Async").</summary>
+    public AsyncOptions Async { get; set; } = new();
+}
+
+/// <summary>Every problem with Lambda's settings at once, each naming its setting.</summary>
+internal sealed class LambdaOptionsValidator : IValidateOptions<LambdaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LambdaOptions options)
+    {
+        var problems = new List<string>();
+        if (options.ConcurrencyLimit < 1)
+        {
+            problems.Add($"Lambda:ConcurrencyLimit {options.ConcurrencyLimit}: must be at least 1");
+        }
+
+        if (options.Async.FirstRetryDelay < TimeSpan.Zero)
+        {
+            problems.Add($"Lambda:Async:FirstRetryDelay {options.Async.FirstRetryDelay.TotalSeconds}: must be 0 seconds or more");
+        }
+
+        if (options.Async.Workers < 1)
+        {
+            problems.Add($"Lambda:Async:Workers {options.Async.Workers}: must be at least 1");
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }
 
 /// <summary>
@@ -30,8 +56,12 @@ public sealed record LambdaOptions
 /// </summary>
 public static class LambdaServices
 {
-    public static IServiceCollection AddLambda(this IServiceCollection services, LambdaOptions options)
+    /// <summary>Settings from the "Lambda" section (<see cref="LambdaOptions"/>), checked at start.</summary>
+    public static IServiceCollection AddLambda(this IServiceCollection services)
     {
+        services.AddOptions<LambdaOptions>().BindConfiguration("Lambda").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LambdaOptions>, LambdaOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<LambdaOptions>>().Value.Async);
         services.AddSqliteSchema(LambdaSchema.Schema);
         services.AddSingleton(sp => new CodeStore(sp.GetRequiredService<DataDirectory>().Path));
         services.AddSingleton<IFunctionStore, SqliteFunctionStore>();
@@ -43,12 +73,11 @@ public static class LambdaServices
         services.AddSingleton<ILogStore, SqliteLogStore>();
         services.AddSingleton<FunctionLogWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<FunctionLogWriter>());
-        services.AddSingleton(new ConcurrencyLimiter(options.ConcurrencyLimit));
+        services.AddSingleton(sp => new ConcurrencyLimiter(sp.GetRequiredService<IOptions<LambdaOptions>>().Value.ConcurrencyLimit));
         services.AddSingleton<FunctionConcurrency>();
         services.AddHostedService(sp => sp.GetRequiredService<FunctionConcurrency>());
         services.AddSingleton<Invoker>();
         services.AddSingleton<IAsyncEventStore, SqliteAsyncEventStore>();
-        services.AddSingleton(new AsyncOptions { FirstRetryDelay = options.AsyncRetryDelay });
         services.AddSingleton<EventInvokeConfigs>();
         services.AddSingleton<AsyncEventQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncEventQueue>());

@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using Hayate.Sandboxes.Isolation;
+using Hayate.Sandboxes.Pooling;
 using Hayate.Sandboxes.RuntimeApi;
+using Microsoft.Extensions.Logging;
 
 namespace Hayate.Sandboxes;
 
@@ -11,7 +13,7 @@ namespace Hayate.Sandboxes;
 /// One running sandbox: a runtime process with its own Runtime API, serving one invocation at a
 /// time. Init code runs once, when the sandbox starts; every later invocation reuses it while warm.
 /// </summary>
-public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
+public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
 {
     private static long _counter;
     private readonly Lock _gate = new();
@@ -36,7 +38,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     private bool _outputClosed;
     private int _disposed;
 
-    private Sandbox(string id, string logStream, SandboxSpec spec, LaunchedProcess launched, TimeProvider time, SandboxOptions options, long startedAt)
+    private Sandbox(string id, string logStream, SandboxSpec spec, LaunchedProcess launched, TimeProvider time, SandboxOptions options, long startedAt, ILogger logger)
     {
         Id = id;
         LogStream = logStream;
@@ -48,7 +50,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
         _time = time;
         _options = options;
         _startedAt = startedAt;
-        _runtimeApi = new RuntimeApiServer(launched.Listener, this);
+        _runtimeApi = new RuntimeApiServer(launched.Listener, this, logger, id);
         _runtimeApi.Start();
         _ = PumpOutputAsync();
         _exited = WatchExitAsync();
@@ -72,15 +74,15 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     public long LastUsed { get; private set; }
 
     /// <summary>Kept initialised for provisioned concurrency: not reaped when idle.</summary>
-    public bool Provisioned { get; internal set; }
+    public bool Provisioned { get; set; }
 
-    internal static async Task<Sandbox> StartAsync(SandboxSpec spec, Launcher launcher, TimeProvider time, SandboxOptions options, CancellationToken cancellationToken, bool provisioned = false)
+    internal static async Task<Sandbox> StartAsync(SandboxSpec spec, Launcher launcher, TimeProvider time, SandboxOptions options, ILogger logger, bool provisioned, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref _counter).ToString(CultureInfo.InvariantCulture) + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         var started = time.GetTimestamp();
-        var logStream = LogStreams.For(spec.Version);
+        var logStream = LogStreams.For(spec.Version, time.GetUtcNow());
         var launched = await launcher.LaunchAsync(spec, id, logStream, provisioned, cancellationToken);
-        return new Sandbox(id, logStream, spec, launched, time, options, started) { Provisioned = provisioned };
+        return new Sandbox(id, logStream, spec, launched, time, options, started, logger) { Provisioned = provisioned };
     }
 
     /// <summary>
@@ -88,7 +90,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
     /// initialised and asks for its first event; false if it failed, exited or took too long.
     /// Invocations of a sandbox initialised this way report no Init Duration.
     /// </summary>
-    internal async Task<bool> InitializeAheadAsync(CancellationToken cancellationToken)
+    public async Task<bool> InitializeAheadAsync(CancellationToken cancellationToken)
     {
         var first = await Task.WhenAny(_runtimeWaiting.Task, _exited, Task.Delay(_options.InitTimeout, _time, cancellationToken));
         if (first != _runtimeWaiting.Task || _initError is not null)
@@ -410,7 +412,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IAsyncDisposable
         var until = _time.GetTimestamp();
         while (DrainOutput() && _time.GetElapsedTime(until) < TimeSpan.FromMilliseconds(200))
         {
-            await Task.Delay(5);
+            await Task.Delay(TimeSpan.FromMilliseconds(5), _time);
         }
     }
 
@@ -531,3 +533,12 @@ internal sealed record ErrorBody(
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(ErrorBody))]
 internal sealed partial class SandboxJson : System.Text.Json.Serialization.JsonSerializerContext;
+
+/// <summary>Starts real sandboxes: bubblewrap (or plain) processes with their own Runtime API.</summary>
+public sealed class ProcessSandboxLauncher(HostCapabilities host, SandboxOptions options, TimeProvider time, ILogger<Sandbox> logger) : ISandboxLauncher
+{
+    private readonly Launcher _launcher = new(host, options);
+
+    public async Task<IPooledSandbox> StartAsync(SandboxSpec spec, bool provisioned, CancellationToken cancellationToken) =>
+        await Sandbox.StartAsync(spec, _launcher, time, options, logger, provisioned, cancellationToken);
+}

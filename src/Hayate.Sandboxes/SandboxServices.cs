@@ -1,16 +1,21 @@
 using Hayate.Sandboxes.Isolation;
 using Hayate.Sandboxes.Pooling;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Hayate.Sandboxes;
 
 /// <summary>Wires the sandbox pool: warm sandboxes per function version, reaped when idle.</summary>
 public static class SandboxServices
 {
-    public static IServiceCollection AddSandboxes(this IServiceCollection services, SandboxOptions options, HostCapabilities host)
+    /// <summary>Settings from the "Sandboxes" section (<see cref="SandboxOptions"/>), checked at start.</summary>
+    public static IServiceCollection AddSandboxes(this IServiceCollection services)
     {
-        services.AddSingleton(options);
-        services.AddSingleton(host);
+        services.AddOptions<SandboxOptions>().BindConfiguration("Sandboxes").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SandboxOptions>, SandboxOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<SandboxOptions>>().Value);
+        services.AddSingleton(sp => HostCapabilities.Detect(sp.GetRequiredService<SandboxOptions>()));
+        services.AddSingleton<ISandboxLauncher, ProcessSandboxLauncher>();
         services.AddSingleton<SandboxPool>();
         services.AddSingleton<ISandboxHost>(sp => sp.GetRequiredService<SandboxPool>());
         services.AddHostedService(sp => sp.GetRequiredService<SandboxPool>());

@@ -66,6 +66,28 @@ public sealed class CliTests(SharedServer shared)
     }
 
     [Fact]
+    public async Task Serve_BadOptions_SaysEveryProblemByItsFlagInOneLineEach_AndExitsTwo()
+    {
+        var data = Path.Combine(Paths.NewTempDirectory("hayate-bad-options"), "data");
+        var result = await Clients.HayateAsync("serve", "--data", data, "--host", "myhost", "--port", "70000", "--isolation", "jail",
+            "--idle-timeout", "0", "--concurrency", "0", "--region", "mars", "--async-retry-delay", "-1", "--master-key-file", "/no/such/key");
+
+        Assert.Equal(2, result.ExitCode);
+        foreach (var said in new[]
+        {
+            "--host myhost: must be an IP address", "--port 70000: must be between 0 and 65535", "--isolation jail: must be auto, bwrap or process",
+            "--idle-timeout 0: must be more than 0 seconds", "--concurrency 0: must be at least 1", "--region mars: must be a region name",
+            "--async-retry-delay -1: must be 0 seconds or more", "--master-key-file /no/such/key: no such file",
+        })
+        {
+            Assert.Contains("hayate serve: " + said, result.Stderr, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data), "a refused start created the data directory");
+    }
+
+    [Fact]
     public async Task Deploy_MissingFolder_ExitsNonZeroAndCreatesNothing()
     {
         var name = Names.New("cli-nodir");

@@ -120,6 +120,28 @@ public sealed class LayerTests(SharedServer shared)
         Assert.Equal("\"bootstrap from /opt, handler my.handler\"", ran.Body);
     }
 
+    [Theory]
+    [InlineData("nodejs22.x", "node22")]
+    [InlineData("nodejs24.x", "node24")]
+    public async Task NodeModulesInTheLayerFolderOfTheRuntimesVersion_AreFound(string runtime, string folder)
+    {
+        if (!SharedServer.Bubblewrap)
+        {
+            Assert.Skip("/opt is mounted by bubblewrap; CI installs it");
+        }
+
+        // Lambda looks in /opt/nodejs/nodeNN/node_modules for the runtime's own major version.
+        var layer = await PublishAsync(Names.New("lyrver"), Zip.Of(($"nodejs/{folder}/node_modules/which/index.js", $"module.exports = () => '{folder}';\n")));
+        var name = Names.New("lyrverfn");
+        await CreateWithLayersAsync(name, runtime, "index.handler", Zip.Of(("index.js", "exports.handler = async () => [require('which')(), process.env.NODE_PATH];\n")), layer);
+
+        var found = await shared.InvokeAsync(name);
+
+        Assert.Equal(200, found.Status);
+        Assert.Equal(folder, found.Json![0]!.GetValue<string>());
+        Assert.StartsWith($"/opt/nodejs/{folder}/node_modules:/opt/nodejs/node_modules:", found.Json[1]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task LayerPermissions_AddGetRemove_AndRefuseBadStatements_WithAwsCli()
     {

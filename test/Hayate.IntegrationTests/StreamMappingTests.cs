@@ -219,42 +219,6 @@ public sealed class StreamMappingTests(SharedServer shared)
 
     /// <summary>Lambda's smallest record age limit is 60 s, so this test takes a minute (it runs beside the others).</summary>
     [Fact]
-    public async Task KinesisMapping_RecordsOlderThanMaximumRecordAge_AreReportedToOnFailure_AndTheShardMovesOn()
-    {
-        var fn = Names.New("kmage");
-        await shared.CreateFunctionAsync(fn, "python3.12", "app.handler", PoisonSensitive);
-        var result = await Clients.Boto3Async(shared.Endpoint, Helpers + "\n" + $$"""
-            fn = '{{fn}}'
-            arn = stream(fn)
-            dest_url = sqs.create_queue(QueueName=fn + '-failures')['QueueUrl']
-            dest_arn = sqs.get_queue_attributes(QueueUrl=dest_url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
-            seqs = put(fn, ['a0', 'poison', 'a2'], key='one')
-            lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, StartingPosition='TRIM_HORIZON',
-                MaximumRecordAgeInSeconds=60, DestinationConfig={'OnFailure': {'Destination': dest_arn} })
-            messages = []
-            end = time.time() + 120
-            while not messages and time.time() < end:
-                messages = sqs.receive_message(QueueUrl=dest_url, WaitTimeSeconds=5).get('Messages', [])
-            put(fn, ['b0'], key='one')
-            wait_for(lambda: len(records(fn)) >= 1)
-            print(json.dumps({'destination': json.loads(messages[0]['Body']) if messages else None, 'seqs': seqs,
-                'delivered': [r[2] for r in records(fn)], 'attempts': len(seen(fn, 'FAILED '))}))
-            """);
-        Assert.True(result.ExitCode == 0, result.Stderr);
-        var json = result.Json;
-        var destination = json["destination"]!;
-        Assert.Equal("RecordAgeExceeded", destination["requestContext"]!["condition"]!.GetValue<string>());
-        var info = destination["KinesisBatchInfo"]!;
-        Assert.Equal(json["seqs"]![0]!.GetValue<string>(), info["startSequenceNumber"]!.GetValue<string>());
-        Assert.Equal(json["seqs"]![2]!.GetValue<string>(), info["endSequenceNumber"]!.GetValue<string>());
-        Assert.Equal(3, info["batchSize"]!.GetValue<int>());
-        Assert.True(json["attempts"]!.GetValue<int>() >= 2);
-
-        // The aged batch was given up as a whole; what came after it is read.
-        Assert.Equal("""["b0"]""", json["delivered"]!.ToJsonString());
-    }
-
-    [Fact]
     public async Task KinesisMapping_ReportBatchItemFailures_ResumesFromTheFirstFailedSequenceNumber()
     {
         var fn = Names.New("kmpartial");

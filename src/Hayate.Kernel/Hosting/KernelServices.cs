@@ -2,6 +2,7 @@ using Hayate.Kernel.Accounts;
 using Hayate.Kernel.Protocols.Json;
 using Hayate.Kernel.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Hayate.Kernel.Hosting;
 
@@ -17,12 +18,15 @@ public interface IStartupTask
 /// <summary>What every service stands on: the clock, the account, the data directory, the SQLite database and the JSON-protocol front door.</summary>
 public static class KernelServices
 {
-    public static IServiceCollection AddKernel(this IServiceCollection services, string dataDirectory, AccountOptions account)
+    /// <summary>The kernel over <paramref name="dataDirectory"/>; the account from the "Account" section (<see cref="AccountOptions"/>).</summary>
+    public static IServiceCollection AddKernel(this IServiceCollection services, string dataDirectory)
     {
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(new DataDirectory(dataDirectory));
         services.AddSingleton(new SqliteDatabase(System.IO.Path.Combine(dataDirectory, "hayate.db")));
-        services.AddSingleton(account);
+        services.AddOptions<AccountOptions>().BindConfiguration("Account").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AccountOptions>, AccountOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<AccountOptions>>().Value);
         services.AddSingleton<JsonProtocolServices>();
         return services;
     }

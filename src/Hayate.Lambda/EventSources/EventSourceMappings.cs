@@ -27,6 +27,8 @@ public sealed partial class EventSourceMappings(
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ConcurrentDictionary<string, MappingRunner> _runners = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task> _settling = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
 
     public string ArnOf(string uuid) => $"arn:aws:lambda:{functions.Account.Region}:{functions.Account.AccountId}:event-source-mapping:{uuid}";
 
@@ -237,8 +239,17 @@ public sealed partial class EventSourceMappings(
         }
     }
 
+    public override void Dispose()
+    {
+        _stopping.Dispose();
+        _gate.Dispose();
+        base.Dispose();
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_settling.Values).WaitAsync(cancellationToken);
         await base.StopAsync(cancellationToken);
         await Task.WhenAll(_runners.Values.Select(r => r.StopAsync())).WaitAsync(cancellationToken);
     }
@@ -255,26 +266,62 @@ public sealed partial class EventSourceMappings(
             return;
         }
 
-        _ = Task.Run(async () =>
+        var settling = SettleStateAsync(mapping, settled);
+        _settling[mapping.Uuid] = settling;
+        _ = settling.ContinueWith(done => _settling.TryRemove(KeyValuePair.Create(mapping.Uuid, done)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Records the state a change settled in, unless something changed the mapping since (a later
+    /// change settles itself). A failed write is logged and tried again, with growing pauses, until
+    /// it lands, the mapping changes, or the server stops.
+    /// </summary>
+    private async Task SettleStateAsync(EventSourceMapping mapping, EventSourceMapping settled)
+    {
+        var pause = TimeSpan.FromSeconds(1);
+        for (var attempt = 1; !_stopping.IsCancellationRequested; attempt++)
         {
-            await _gate.WaitAsync();
             try
             {
-                // Only if nothing changed it since: a later change settles itself.
-                if (await store.GetAsync(mapping.Uuid, CancellationToken.None) is { } now && now.State == mapping.State && now.LastModified == mapping.LastModified)
+                await _gate.WaitAsync(_stopping.Token);
+                try
                 {
-                    await store.UpdateAsync(settled, CancellationToken.None);
+                    if (await store.GetAsync(mapping.Uuid, _stopping.Token) is { } now && now.State == mapping.State && now.LastModified == mapping.LastModified)
+                    {
+                        await store.UpdateAsync(settled, _stopping.Token);
+                    }
                 }
+                finally
+                {
+                    _gate.Release();
+                }
+
+                return;
             }
-            finally
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
-                _gate.Release();
+                return;
             }
-        });
+            catch (Exception ex)
+            {
+                LogSettleFailed(logger, ex, mapping.Uuid, settled.State, attempt);
+            }
+
+            try
+            {
+                await Task.Delay(pause, time, _stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+        }
     }
 
     private MappingRunner NewRunner(EventSourceMapping mapping) => mapping.Kind == EventSourceKind.Sqs
-        ? new SqsMappingRunner(mapping, invoker, queues, limiter.ReservedFor(mapping.FunctionName) ?? Math.Min(1000, limiter.Limit), logger)
+        ? new SqsMappingRunner(mapping, invoker, queues, limiter.ReservedFor(mapping.FunctionName) ?? Math.Min(1000, limiter.Limit), time, logger)
         : new StreamMappingRunner(mapping, invoker, streams, queues, store, functions, time, logger);
 
     private async Task RemoveAsync(string uuid)
@@ -341,6 +388,9 @@ public sealed partial class EventSourceMappings(
 
     private static AwsError InvalidFunctionName(string value) =>
         AwsErrors.Validation("functionName", value, @"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?");
+
+    [LoggerMessage(EventId = 2304, Level = LogLevel.Warning, Message = "event source mapping {Uuid} could not be recorded as {State} (attempt {Attempt}); trying again")]
+    private static partial void LogSettleFailed(ILogger logger, Exception exception, string uuid, string state, int attempt);
 
     [LoggerMessage(EventId = 2303, Level = LogLevel.Error, Message = "event source mapping {Uuid} could not be removed; it stays in Deleting until the next start")]
     private static partial void LogRemoveFailed(ILogger logger, Exception exception, string uuid);

@@ -14,7 +14,7 @@ namespace Hayate.Lambda.EventSources;
 /// without a restart), waits while it is disabled, and invokes its function synchronously, as
 /// Lambda's pollers do.
 /// </summary>
-internal abstract partial class MappingRunner(EventSourceMapping mapping, Invoker invoker, ILogger logger) : IDisposable
+internal abstract partial class MappingRunner(EventSourceMapping mapping, Invoker invoker, TimeProvider time, ILogger logger) : IDisposable
 {
     /// <summary>
     /// Roughly what one synchronous invoke carries (6 MB, less room for the event's envelope): a batch
@@ -147,6 +147,9 @@ internal abstract partial class MappingRunner(EventSourceMapping mapping, Invoke
         }
     }
 
+    /// <summary>The clock every wait and deadline of the runner goes by.</summary>
+    protected TimeProvider Time => time;
+
     /// <summary>A token that ends on stop or on a change of settings.</summary>
     protected CancellationTokenSource UntilChangedOrStopped() => CancellationTokenSource.CreateLinkedTokenSource(Stopping, Changed);
 
@@ -163,11 +166,11 @@ internal abstract partial class MappingRunner(EventSourceMapping mapping, Invoke
     }
 
     /// <summary>Sleeps; a cancelled sleep just ends early.</summary>
-    protected static async Task Delay(TimeSpan delay, CancellationToken cancellationToken)
+    protected async Task Delay(TimeSpan delay, CancellationToken cancellationToken)
     {
         try
         {
-            await Task.Delay(delay, cancellationToken);
+            await Task.Delay(delay, time, cancellationToken);
         }
         catch (OperationCanceledException)
         {

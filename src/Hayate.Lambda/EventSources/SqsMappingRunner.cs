@@ -12,8 +12,8 @@ namespace Hayate.Lambda.EventSources;
 /// to go to the queue's dead-letter queue by its redrive policy). One poller runs while the queue is
 /// idle; each full batch adds one, up to ScalingConfig.MaximumConcurrency; an empty poll retires one.
 /// </summary>
-internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invoker, QueueService queues, int defaultMaximumConcurrency, ILogger logger)
-    : MappingRunner(mapping, invoker, logger)
+internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invoker, QueueService queues, int defaultMaximumConcurrency, TimeProvider time, ILogger logger)
+    : MappingRunner(mapping, invoker, time, logger)
 {
     private int _pollers;
 
@@ -128,10 +128,10 @@ internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invok
         try
         {
             var window = TimeSpan.FromSeconds(current.MaximumBatchingWindowInSeconds);
-            var deadline = DateTime.UtcNow + window;
+            var deadline = Time.GetUtcNow() + window;
             while (batch.Count < current.BatchSize && bytes < MaxBatchBytes)
             {
-                var left = deadline - DateTime.UtcNow;
+                var left = deadline - Time.GetUtcNow();
                 if (batch.Count > 0 && left <= TimeSpan.Zero)
                 {
                     break;
@@ -148,7 +148,7 @@ internal sealed class SqsMappingRunner(EventSourceMapping mapping, Invoker invok
 
                 if (batch.Count == 0)
                 {
-                    deadline = DateTime.UtcNow + window;
+                    deadline = Time.GetUtcNow() + window;
                 }
 
                 batch.AddRange(received.Value);

@@ -25,7 +25,7 @@ internal sealed partial class StreamMappingRunner(
     FunctionManager functions,
     TimeProvider time,
     ILogger logger)
-    : MappingRunner(mapping, invoker, logger)
+    : MappingRunner(mapping, invoker, time, logger)
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
@@ -129,7 +129,7 @@ internal sealed partial class StreamMappingRunner(
         var batch = new List<StreamRecord>();
         var bytes = 0L;
         using var wake = UntilChangedOrStopped();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(current.MaximumBatchingWindowInSeconds);
+        var deadline = Time.GetUtcNow() + TimeSpan.FromSeconds(current.MaximumBatchingWindowInSeconds);
         while (batch.Count < current.BatchSize && !wake.IsCancellationRequested)
         {
             var read = await streams.ReadAsync(StreamName, shard, batch.Count > 0 ? batch[^1].SequenceNumber : after, current.BatchSize - batch.Count, Stopping);
@@ -151,7 +151,7 @@ internal sealed partial class StreamMappingRunner(
                 batch.Add(record);
             }
 
-            var left = deadline - DateTime.UtcNow;
+            var left = deadline - Time.GetUtcNow();
             if (batch.Count > 0 && (left <= TimeSpan.Zero || batch.Count >= current.BatchSize))
             {
                 return batch;
@@ -168,7 +168,7 @@ internal sealed partial class StreamMappingRunner(
 
             if (batch.Count == 0)
             {
-                deadline = DateTime.UtcNow + TimeSpan.FromSeconds(current.MaximumBatchingWindowInSeconds);
+                deadline = Time.GetUtcNow() + TimeSpan.FromSeconds(current.MaximumBatchingWindowInSeconds);
             }
         }
 
@@ -293,7 +293,7 @@ internal sealed partial class StreamMappingRunner(
     /// <summary>How many records from the start are older than MaximumRecordAgeInSeconds or the stream's retention.</summary>
     private int AgedPrefix(EventSourceMapping current, List<StreamRecord> records, TimeSpan retention)
     {
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var limit = current.MaximumRecordAgeInSeconds is { } age and >= 0 ? TimeSpan.FromSeconds(Math.Min(age, retention.TotalSeconds)) : retention;
         var aged = 0;
         while (aged < records.Count && now - records[aged].ArrivedAt > limit)
@@ -374,7 +374,7 @@ internal sealed partial class StreamMappingRunner(
             },
             ["responseContext"] = responseContext,
             ["version"] = "1.0",
-            ["timestamp"] = AwsTime.Iso(time.GetUtcNow()),
+            ["timestamp"] = AwsTime.Iso(Time.GetUtcNow()),
             ["KinesisBatchInfo"] = new JsonObject
             {
                 ["shardId"] = shard,

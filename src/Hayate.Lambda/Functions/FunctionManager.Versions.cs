@@ -139,7 +139,7 @@ public sealed partial class FunctionManager
             return function.Error;
         }
 
-        var before = Volatile.Read(ref _writes);
+        var before = WritesSoFar();
         return await store.GetAliasAsync(reference.Name, name, cancellationToken) is { } alias
             ? RememberRead(alias, before)
             : AliasNotFound(reference.Name, name);
@@ -181,8 +181,7 @@ public sealed partial class FunctionManager
             case AliasWriteStatus.Done:
                 return Remember(updated);
             case AliasWriteStatus.Conflict:
-                Interlocked.Increment(ref _writes);
-                _aliases.TryRemove((c.FunctionName, c.Name), out _);
+                Changing(() => _aliases.TryRemove((c.FunctionName, c.Name), out _));
                 return LambdaErrors.Conflict($"The operation cannot be performed at this time. An update is in progress for resource: {ArnOf(c.FunctionName, c.Name)}");
             default:
                 return LambdaErrors.FunctionNotFound(ArnOf(c.FunctionName, write.MissingVersion));
@@ -199,8 +198,7 @@ public sealed partial class FunctionManager
 
         // Deleting an alias that does not exist succeeds, as on Lambda.
         await store.DeleteAliasAsync(reference.Name, name, cancellationToken);
-        Interlocked.Increment(ref _writes);
-        _aliases.TryRemove((reference.Name, name), out _);
+        Changing(() => _aliases.TryRemove((reference.Name, name), out _));
         await ForgetQualifierAsync(reference.Name, name, cancellationToken);
         return null;
     }
@@ -231,7 +229,7 @@ public sealed partial class FunctionManager
             return cached;
         }
 
-        var before = Volatile.Read(ref _writes);
+        var before = WritesSoFar();
         var alias = await store.GetAliasAsync(function, name, cancellationToken);
         return alias is null ? null : RememberRead(alias, before);
     }
@@ -239,24 +237,22 @@ public sealed partial class FunctionManager
     /// <summary>Caches what a read loaded, unless a write happened since the read began (see _writes).</summary>
     private AliasConfiguration RememberRead(AliasConfiguration alias, long before)
     {
-        if (Volatile.Read(ref _writes) == before && _aliases.Count <= MaxCachedEntries)
-        {
-            _aliases.TryAdd((alias.FunctionName, alias.Name), alias);
-        }
-
+        CacheUnlessChanged(_aliases, (alias.FunctionName, alias.Name), alias, before);
         return alias;
     }
 
     /// <summary>Caches what a write stored.</summary>
     private AliasConfiguration Remember(AliasConfiguration alias)
     {
-        Interlocked.Increment(ref _writes);
-        if (_aliases.Count > MaxCachedEntries)
+        Changing(() =>
         {
-            _aliases.Clear();
-        }
+            if (_aliases.Count > MaxCachedEntries)
+            {
+                _aliases.Clear();
+            }
 
-        _aliases[(alias.FunctionName, alias.Name)] = alias;
+            _aliases[(alias.FunctionName, alias.Name)] = alias;
+        });
         return alias;
     }
 

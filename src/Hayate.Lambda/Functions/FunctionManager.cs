@@ -22,6 +22,9 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     // Counts writes that change what the caches hold. A reader caches what it loaded only if no
     // write happened meanwhile: otherwise a read racing an update or delete could put the old
     // (or deleted) function, version or alias back into the cache after the writer cleared it.
+    // The count and every cache change happen under _cacheGate, so a reader's check and its
+    // insert are one step that no write can fall between. Warm reads take no lock.
+    private readonly Lock _cacheGate = new();
     private long _writes;
 
     public AccountOptions Account => account;
@@ -98,8 +101,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return LambdaErrors.Conflict($"Function already exist: {name}");
         }
 
-        Interlocked.Increment(ref _writes);
-        _cache[name] = function;
+        Changing(() => _cache[name] = function);
         return function;
     }
 
@@ -166,7 +168,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return cached;
         }
 
-        var before = Volatile.Read(ref _writes);
+        var before = WritesSoFar();
         var stored = await store.GetAsync(name, cancellationToken);
         if (stored is null)
         {
@@ -174,9 +176,9 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
         }
 
         var function = await OpenAsync(stored, cancellationToken);
-        if (function.EnvironmentError is null && Volatile.Read(ref _writes) == before)
+        if (function.EnvironmentError is null)
         {
-            _cache.TryAdd(name, function);
+            CacheUnlessChanged(_cache, name, function, before);
         }
 
         return function;
@@ -196,7 +198,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return cached;
         }
 
-        var before = Volatile.Read(ref _writes);
+        var before = WritesSoFar();
         var stored = int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
             ? await store.GetVersionAsync(name, number, cancellationToken)
             : null;
@@ -211,16 +213,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return function;
         }
 
-        if (_versions.Count > MaxCachedEntries)
-        {
-            _versions.Clear();
-        }
-
-        if (Volatile.Read(ref _writes) == before)
-        {
-            _versions.TryAdd(key, function);
-        }
-
+        CacheUnlessChanged(_versions, key, function, before);
         return function;
     }
 
@@ -386,21 +379,22 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     {
         if (!await store.TryUpdateAsync(updated, current.RevisionId, cancellationToken))
         {
-            Interlocked.Increment(ref _writes);
-            _cache.TryRemove(current.Name, out _);
+            Changing(() => _cache.TryRemove(current.Name, out _));
             return LambdaErrors.Conflict($"The operation cannot be performed at this time. An update is in progress for resource: {ArnOf(current.Name)}");
         }
 
-        Interlocked.Increment(ref _writes);
-        if (updated.EnvironmentError is null)
+        Changing(() =>
         {
-            _cache[updated.Name] = updated;
-        }
-        else
-        {
-            // Unreadable variables are read again (and maybe readable again) on the next call.
-            _cache.TryRemove(updated.Name, out _);
-        }
+            if (updated.EnvironmentError is null)
+            {
+                _cache[updated.Name] = updated;
+            }
+            else
+            {
+                // Unreadable variables are read again (and maybe readable again) on the next call.
+                _cache.TryRemove(updated.Name, out _);
+            }
+        });
 
         await sandboxes.RetireAsync(updated.Name, "$LATEST", updated.SandboxIdentity);
         return updated;
@@ -456,8 +450,7 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
             return LambdaErrors.FunctionNotFound(ArnOf(name, version));
         }
 
-        Interlocked.Increment(ref _writes);
-        _versions.TryRemove((name, version), out _);
+        Changing(() => _versions.TryRemove((name, version), out _));
         await ForgetQualifierAsync(name, version, cancellationToken);
         await sandboxes.RetireAsync(name, version, keepIdentity: null);
         return null;
@@ -472,9 +465,8 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
     }
 
     /// <summary>Drops everything cached about a function.</summary>
-    private void Forget(string name)
+    private void Forget(string name) => Changing(() =>
     {
-        Interlocked.Increment(ref _writes);
         _cache.TryRemove(name, out _);
         foreach (var key in _versions.Keys.Where(k => k.Function == name))
         {
@@ -484,6 +476,45 @@ public sealed partial class FunctionManager(IFunctionStore store, CodeStore code
         foreach (var key in _aliases.Keys.Where(k => k.Function == name))
         {
             _aliases.TryRemove(key, out _);
+        }
+    });
+
+    /// <summary>A write: counted, and applied to the caches, in one step with respect to readers caching what they loaded.</summary>
+    private void Changing(Action change)
+    {
+        lock (_cacheGate)
+        {
+            _writes++;
+            change();
+        }
+    }
+
+    /// <summary>The count of writes, for a reader to compare before it caches (see <see cref="CacheUnlessChanged"/>).</summary>
+    private long WritesSoFar()
+    {
+        lock (_cacheGate)
+        {
+            return _writes;
+        }
+    }
+
+    /// <summary>Caches what a read loaded, unless a write happened since the read began; never past MaxCachedEntries.</summary>
+    private void CacheUnlessChanged<TKey, TValue>(ConcurrentDictionary<TKey, TValue> cache, TKey key, TValue value, long before)
+        where TKey : notnull
+    {
+        lock (_cacheGate)
+        {
+            if (_writes != before)
+            {
+                return;
+            }
+
+            if (cache.Count > MaxCachedEntries)
+            {
+                cache.Clear();
+            }
+
+            cache.TryAdd(key, value);
         }
     }
 

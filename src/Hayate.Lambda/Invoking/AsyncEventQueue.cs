@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Hayate.Lambda.Invoking;
 
-/// <summary>Settings of asynchronous invocation.</summary>
+/// <summary>Settings of asynchronous invocation (section "Lambda:Async").</summary>
 public sealed record AsyncOptions
 {
     /// <summary>The delay before the first retry; the second waits twice as long (Lambda: about 1 and 2 minutes).</summary>
@@ -164,17 +164,19 @@ public sealed partial class AsyncEventQueue(
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // A failure of ours counts as an attempt: retried later like a function error, and
-                // given up after the last retry, not offered again and again for ever.
+                // A failure of ours counts as an attempt: retried by the same rule as a function
+                // error, and given up after the last retry, not offered again and again for ever.
                 LogFailed(logger, ex, evt.RequestId);
                 var attempts = evt.Attempts + 1;
-                if (attempts > EventInvokeConfig.DefaultRetryAttempts)
+                var delay = RetryPolicy.Delay(options.FirstRetryDelay, attempts);
+                if (RetryPolicy.GivesUp(attempts, EventInvokeConfig.DefaultRetryAttempts, AgeOf(evt), delay, TimeSpan.FromSeconds(EventInvokeConfig.DefaultMaximumEventAgeSeconds)) is { } condition)
                 {
-                    GiveUp(evt with { Attempts = attempts }, "ServiceException", ex.Message);
+                    await FailedForGoodAfterOurFailureAsync(evt, attempts, condition, ex, stoppingToken);
+                    GiveUp(evt with { Attempts = attempts }, "ServiceException", $"{condition}: {ex.Message}");
                 }
                 else
                 {
-                    Retry(evt, attempts, options.FirstRetryDelay * attempts, "ServiceException", stoppingToken);
+                    Retry(evt, attempts, delay, "ServiceException", stoppingToken);
                 }
             }
         }
@@ -184,7 +186,7 @@ public sealed partial class AsyncEventQueue(
     {
         var config = await configs.ForEventAsync(evt.FunctionName, evt.Qualifier, stoppingToken);
         var maxAge = TimeSpan.FromSeconds(config?.MaximumEventAgeSeconds ?? EventInvokeConfig.DefaultMaximumEventAgeSeconds);
-        var age = time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(evt.EnqueuedAtMs);
+        var age = AgeOf(evt);
         var function = await functions.ResolveForInvokeAsync(new FunctionRef(evt.FunctionName, evt.Qualifier), stoppingToken);
         if (!function.Ok)
         {
@@ -209,15 +211,9 @@ public sealed partial class AsyncEventQueue(
 
         if (limiter.TryAcquire(evt.FunctionName) is not { } slot)
         {
-            // Throttled: offered again later, without counting as an attempt, until the event is too old.
-            if (age >= maxAge)
-            {
-                await FailedForGoodAsync(config, function.Value, evt, evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken), null, "EventAgeExceeded", evt.Attempts, stoppingToken);
-                GiveUp(evt, "EventAgeExceeded", "throttled until the maximum event age passed");
-                return;
-            }
-
-            // Nothing to journal: the attempt count is unchanged, and after a restart it is offered at once.
+            // Throttled: offered again later, without counting as an attempt, until the event is
+            // too old (the age check above, on a later offer). Nothing to journal: the attempt
+            // count is unchanged, and after a restart it is offered at once.
             Wait(evt);
             return;
         }
@@ -257,17 +253,40 @@ public sealed partial class AsyncEventQueue(
             return;
         }
 
-        var retries = config?.RetryAttempts ?? EventInvokeConfig.DefaultRetryAttempts;
-        var delay = options.FirstRetryDelay * (1 << Math.Min(attempts - 1, 8));
-        if (attempts > retries || age + delay > maxAge)
+        var delay = RetryPolicy.Delay(options.FirstRetryDelay, attempts);
+        if (RetryPolicy.GivesUp(attempts, config?.RetryAttempts ?? EventInvokeConfig.DefaultRetryAttempts, age, delay, maxAge) is { } condition)
         {
-            var condition = attempts > retries ? "RetriesExhausted" : "EventAgeExceeded";
             await FailedForGoodAsync(config, function.Value, evt, payload, outcome, condition, attempts, stoppingToken);
             GiveUp(evt with { Attempts = attempts }, condition, "the function failed on every attempt");
             return;
         }
 
         Retry(evt, attempts, delay, "Unhandled", stoppingToken);
+    }
+
+    /// <summary>
+    /// The last attempt failed inside Hayate: the event still goes where failed events go (OnFailure,
+    /// the dead-letter queue), with the failure as its error, as far as Hayate can still do that.
+    /// </summary>
+    private async Task FailedForGoodAfterOurFailureAsync(StoredEvent evt, int attempts, string condition, Exception failure, CancellationToken stoppingToken)
+    {
+        try
+        {
+            var config = await configs.ForEventAsync(evt.FunctionName, evt.Qualifier, stoppingToken);
+            var function = await functions.ResolveForInvokeAsync(new FunctionRef(evt.FunctionName, evt.Qualifier), stoppingToken);
+            if (!function.Ok)
+            {
+                return;
+            }
+
+            var error = Encoding.UTF8.GetBytes(new JsonObject { ["errorMessage"] = failure.Message, ["errorType"] = "ServiceException" }.ToJsonString());
+            var outcome = new InvokeOutcome(200, error, "Unhandled", null, function.Value.Version);
+            await FailedForGoodAsync(config, function.Value, evt, evt.Payload ?? await store.PayloadAsync(evt.Id, stoppingToken), outcome, condition, attempts, stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFailed(logger, ex, evt.RequestId);
+        }
     }
 
     /// <summary>
@@ -508,6 +527,8 @@ public sealed partial class AsyncEventQueue(
         Finish(evt);
     }
 
+    private TimeSpan AgeOf(StoredEvent evt) => time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(evt.EnqueuedAtMs);
+
     private void Retry(StoredEvent evt, int attempts, TimeSpan delay, string error, CancellationToken stoppingToken)
     {
         var next = time.GetUtcNow().Add(delay).ToUnixTimeMilliseconds();
@@ -544,4 +565,21 @@ public sealed partial class AsyncEventQueue(
 
     [LoggerMessage(EventId = 2204, Level = LogLevel.Information, Message = "{Count} asynchronous events from before the restart will run")]
     private static partial void LogRecovered(ILogger logger, int count);
+}
+
+/// <summary>
+/// When a failed asynchronous attempt runs again, whatever failed (the function or Hayate): after
+/// the first retry delay, then twice as long each time, as Lambda backs off (about 1, then 2
+/// minutes); never past MaximumRetryAttempts or MaximumEventAgeInSeconds.
+/// </summary>
+public static class RetryPolicy
+{
+    /// <summary>The pause before the retry that follows attempt <paramref name="attempts"/> (1 = the first attempt failed).</summary>
+    public static TimeSpan Delay(TimeSpan firstRetryDelay, int attempts) => firstRetryDelay * (1 << Math.Clamp(attempts - 1, 0, 8));
+
+    /// <summary>Why the event is not retried ("RetriesExhausted", "EventAgeExceeded"), or null to retry it after <paramref name="delay"/>.</summary>
+    public static string? GivesUp(int attempts, int maximumRetries, TimeSpan age, TimeSpan delay, TimeSpan maximumAge) =>
+        attempts > maximumRetries ? "RetriesExhausted"
+        : age + delay > maximumAge ? "EventAgeExceeded"
+        : null;
 }

@@ -139,7 +139,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
         }
 
         var lines = LogLines(function, requestId, result);
-        var stream = result.LogStream.Length > 0 ? result.LogStream : LogStreams.For(function.Version);
+        var stream = result.LogStream.Length > 0 ? result.LogStream : LogStreams.For(function.Version, time.GetUtcNow());
         logs.Write(lines.Select(line => new LogEvent(0, function.Name, stream, started, line)));
         string? tail = null;
         if (tailLog)
@@ -187,7 +187,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
     }
 
     /// <summary>The invocation's log as Lambda writes it: output, then END and REPORT, after START.</summary>
-    private static List<string> LogLines(FunctionConfiguration function, string requestId, SandboxResult result)
+    private List<string> LogLines(FunctionConfiguration function, string requestId, SandboxResult result)
     {
         var lines = new List<string>();
         var output = result.Output;
@@ -215,7 +215,7 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
 
         if (result.ErrorType is "Sandbox.Timedout")
         {
-            lines.Add($"{DateTime.UtcNow:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {requestId} Task timed out after {function.Timeout.ToString("0.00", CultureInfo.InvariantCulture)} seconds");
+            lines.Add($"{time.GetUtcNow().UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {requestId} Task timed out after {function.Timeout.ToString("0.00", CultureInfo.InvariantCulture)} seconds");
         }
 
         lines.Add($"END RequestId: {requestId}");
@@ -274,11 +274,11 @@ public sealed class Invoker(FunctionManager functions, ISandboxHost sandboxes, C
 
     public static string NewRequestId() => Guid.NewGuid().ToString();
 
-    private static string NewTraceId()
+    private string NewTraceId()
     {
         Span<byte> random = stackalloc byte[20];
         RandomNumberGenerator.Fill(random);
-        var seconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString("x8", CultureInfo.InvariantCulture);
+        var seconds = time.GetUtcNow().ToUnixTimeSeconds().ToString("x8", CultureInfo.InvariantCulture);
         return $"Root=1-{seconds}-{Convert.ToHexStringLower(random[..12])};Parent={Convert.ToHexStringLower(random[12..])};Sampled=0";
     }
 }

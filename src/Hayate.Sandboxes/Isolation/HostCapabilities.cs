@@ -120,6 +120,20 @@ public sealed class HostCapabilities
         };
     }
 
+    /// <summary>This host with other cgroups (tests lay out cgroup trees in a directory).</summary>
+    internal HostCapabilities WithCgroups(Cgroups cgroups) => new()
+    {
+        Bwrap = Bwrap,
+        PrivateNetwork = PrivateNetwork,
+        Cgroups = cgroups,
+        RuntimesDirectory = RuntimesDirectory,
+        PythonPrecompiled = PythonPrecompiled,
+        Python = Python,
+        Node = Node,
+        ExtraReadOnlyDirectories = ExtraReadOnlyDirectories,
+        Warnings = Warnings,
+    };
+
     /// <summary>One line per protection, for the server's start banner.</summary>
     public IEnumerable<string> Describe()
     {

@@ -28,15 +28,24 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
     {
         var began = Stopwatch.GetTimestamp();
         var command = Command(spec);
-        var (outputOurs, outputTheirs) = Native.SocketPair();
-        var (blockRead, blockWrite) = Native.Pipe();
-        var (infoRead, infoWrite) = host.Bwrap is not null ? Native.Pipe() : (-1, -1);
-        var output = new Socket(new SafeSocketHandle(outputOurs, ownsHandle: true));
-        var cgroup = host.Cgroups.Create("sbx-" + sandboxId, spec.MemorySize, options.MaxProcesses);
+        // Every descriptor and resource is made inside the try, so that a failure at any step
+        // (a cgroup that cannot be made, a listener that cannot bind) closes what came before it.
+        int outputTheirs = -1, blockRead = -1, blockWrite = -1, infoRead = -1, infoWrite = -1;
+        Socket? output = null;
+        SandboxCgroup? cgroup = null;
         Socket? listener = null;
         Process? process = null;
         try
         {
+            (var outputOurs, outputTheirs) = Native.SocketPair();
+            output = new Socket(new SafeSocketHandle(outputOurs, ownsHandle: true));
+            (blockRead, blockWrite) = Native.Pipe();
+            if (host.Bwrap is not null)
+            {
+                (infoRead, infoWrite) = Native.Pipe();
+            }
+
+            cgroup = host.Cgroups.Create("sbx-" + sandboxId, spec.MemorySize, options.MaxProcesses);
             if (!host.PrivateNetwork)
             {
                 listener = ListenOnHost();
@@ -92,12 +101,8 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 }
                 finally
                 {
-                    Native.close(outputTheirs);
-                    Native.close(blockRead);
-                    if (infoWrite >= 0)
-                    {
-                        Native.close(infoWrite);
-                    }
+                    // The child has its copies; ours go now, whether it started or not.
+                    CloseChildEnds();
                 }
             });
 
@@ -105,8 +110,10 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             int childPid;
             if (host.Bwrap is not null)
             {
-                childPid = await ReadChildPidAsync(infoRead, cancellationToken);
+                // ReadChildPidAsync takes the descriptor over (and closes it).
+                var info = infoRead;
                 infoRead = -1;
+                childPid = await ReadChildPidAsync(info, cancellationToken);
                 if (host.PrivateNetwork)
                 {
                     listener = ListenInNamespace(childPid);
@@ -131,7 +138,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         {
             // bubblewrap says why it failed on its stderr, which is our output socket.
             await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            var said = ReadAvailable(output).Trim();
+            var said = ReadAvailable(output!).Trim();
             Cleanup();
             throw said.Length == 0 ? ex : new SandboxStartException(ex.ErrorType, $"{ex.Message}: {said}");
         }
@@ -142,11 +149,16 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         }
         finally
         {
-            Native.close(blockWrite);
-            if (infoRead >= 0)
-            {
-                Native.close(infoRead);
-            }
+            CloseChildEnds();
+            Close(ref blockWrite);
+            Close(ref infoRead);
+        }
+
+        void CloseChildEnds()
+        {
+            Close(ref outputTheirs);
+            Close(ref blockRead);
+            Close(ref infoWrite);
         }
 
         void Cleanup()
@@ -159,9 +171,20 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             {
             }
 
-            output.Dispose();
+            process?.Dispose();
+            output?.Dispose();
             listener?.Dispose();
             cgroup?.Destroy();
+        }
+    }
+
+    /// <summary>Closes a descriptor once: -1 means not open (any more).</summary>
+    private static void Close(ref int fd)
+    {
+        if (fd >= 0)
+        {
+            Native.close(fd);
+            fd = -1;
         }
     }
 
@@ -316,7 +339,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         };
         if (spec.Kind == RuntimeKind.Node)
         {
-            env["NODE_PATH"] = "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task";
+            env["NODE_PATH"] = NodePath(spec.Runtime);
         }
 
         foreach (var (key, value) in spec.Environment)
@@ -325,6 +348,19 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         }
 
         return env;
+    }
+
+    /// <summary>
+    /// Where node looks for modules, as Lambda sets it: the layer folder of the runtime's own
+    /// major version (nodejs22.x: /opt/nodejs/node22/node_modules), then every version's, then the runtime's and the function's.
+    /// </summary>
+    internal static string NodePath(string runtime)
+    {
+        var major = runtime.StartsWith("nodejs", StringComparison.Ordinal) && runtime.EndsWith(".x", StringComparison.Ordinal)
+            ? runtime["nodejs".Length..^".x".Length]
+            : null;
+        var own = major is { Length: > 0 } && major.All(char.IsAsciiDigit) ? $"/opt/nodejs/node{major}/node_modules:" : "";
+        return own + "/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task";
     }
 
     private static Socket ListenOnHost()

@@ -42,15 +42,15 @@ public sealed record ProvisionState(int Available, string? Failure);
 public sealed partial class SandboxPool : BackgroundService, ISandboxHost
 {
     private readonly ConcurrentDictionary<string, Group> _groups = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<Sandbox, byte> _all = new();
-    private readonly Launcher _launcher;
+    private readonly ConcurrentDictionary<IPooledSandbox, byte> _all = new();
+    private readonly ISandboxLauncher _launcher;
     private readonly SandboxOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<SandboxPool> _logger;
 
-    public SandboxPool(HostCapabilities host, SandboxOptions options, TimeProvider time, ILogger<SandboxPool> logger)
+    public SandboxPool(ISandboxLauncher launcher, SandboxOptions options, TimeProvider time, ILogger<SandboxPool> logger)
     {
-        _launcher = new Launcher(host, options);
+        _launcher = launcher;
         _options = options;
         _time = time;
         _logger = logger;
@@ -64,7 +64,7 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
         var sandbox = group.TakeIdle();
         if (sandbox is null)
         {
-            sandbox = await Sandbox.StartAsync(spec, _launcher, _time, _options, cancellationToken);
+            sandbox = await _launcher.StartAsync(spec, provisioned: false, cancellationToken);
             _all[sandbox] = 0;
             LogStarted(_logger, sandbox.Id, spec.FunctionName);
         }
@@ -77,9 +77,9 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
                 var t = sandbox.LaunchTimings;
                 LogColdStart(_logger, sandbox.Id, spec.FunctionName, init.TotalMilliseconds, t.Spawn, t.Namespaces, t.Setup);
             }
-            if (sandbox.Alive && !group.Retired)
+            // Checked under the group's lock: a sandbox returned to a retired group would never be reaped.
+            if (sandbox.Alive && group.TryReturn(sandbox))
             {
-                group.Return(sandbox);
                 sandbox = null;
             }
 
@@ -103,9 +103,8 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
                 continue;
             }
 
-            group.Retired = true;
             _groups.TryRemove(identity, out _);
-            foreach (var idle in group.TakeAllIdle())
+            foreach (var idle in group.Retire())
             {
                 await StopAsync(idle);
             }
@@ -140,10 +139,12 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
     /// <summary>Starts one provisioned sandbox and runs its init; null when it is up, else what went wrong.</summary>
     private async Task<string?> StartProvisionedAsync(SandboxSpec spec, CancellationToken cancellationToken)
     {
-        Sandbox sandbox;
+        // The group first: a retire while this sandbox starts must find it, and refuse the sandbox.
+        var group = _groups.GetOrAdd(spec.Identity, static (_, s) => new Group(s.FunctionName, s.Version), spec);
+        IPooledSandbox sandbox;
         try
         {
-            sandbox = await Sandbox.StartAsync(spec, _launcher, _time, _options, cancellationToken, provisioned: true);
+            sandbox = await _launcher.StartAsync(spec, provisioned: true, cancellationToken);
         }
         catch (SandboxStartException ex)
         {
@@ -157,13 +158,18 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
             return "FUNCTION_ERROR_INIT_FAILURE: the function's init failed or timed out";
         }
 
-        var group = _groups.GetOrAdd(spec.Identity, static (_, s) => new Group(s.FunctionName, s.Version), spec);
-        group.Return(sandbox);
+        if (!group.TryReturn(sandbox))
+        {
+            // Retired (the function changed) while it started.
+            await StopAsync(sandbox);
+            return "the function changed while its provisioned sandbox started";
+        }
+
         LogStarted(_logger, sandbox.Id, spec.FunctionName);
         return null;
     }
 
-    private async Task StopAsync(Sandbox sandbox)
+    private async Task StopAsync(IPooledSandbox sandbox)
     {
         _all.TryRemove(sandbox, out _);
         await sandbox.DisposeAsync();
@@ -200,18 +206,18 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
         _all.Clear();
     }
 
+    /// <summary>The idle sandboxes of one identity. Retiring and returning are decided under one lock.</summary>
     private sealed class Group(string functionName, string version)
     {
         private readonly Lock _gate = new();
-        private readonly Stack<Sandbox> _idle = new();
+        private readonly Stack<IPooledSandbox> _idle = new();
+        private bool _retired;
 
         public string FunctionName { get; } = functionName;
 
         public string Version { get; } = version;
 
-        public volatile bool Retired;
-
-        public Sandbox? TakeIdle()
+        public IPooledSandbox? TakeIdle()
         {
             lock (_gate)
             {
@@ -227,25 +233,34 @@ public sealed partial class SandboxPool : BackgroundService, ISandboxHost
             }
         }
 
-        public void Return(Sandbox sandbox)
+        /// <summary>Keeps the sandbox for the next invocation; false once the group is retired (stop it instead).</summary>
+        public bool TryReturn(IPooledSandbox sandbox)
         {
             lock (_gate)
             {
+                if (_retired)
+                {
+                    return false;
+                }
+
                 _idle.Push(sandbox);
+                return true;
             }
         }
 
-        public List<Sandbox> TakeAllIdle()
+        /// <summary>No sandbox is returned from now on; the idle ones are handed over to be stopped.</summary>
+        public List<IPooledSandbox> Retire()
         {
             lock (_gate)
             {
+                _retired = true;
                 var all = _idle.ToList();
                 _idle.Clear();
                 return all;
             }
         }
 
-        public List<Sandbox> TakeExpired(TimeProvider time, TimeSpan idleTimeout)
+        public List<IPooledSandbox> TakeExpired(TimeProvider time, TimeSpan idleTimeout)
         {
             lock (_gate)
             {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.Extensions.Logging;
 
 namespace Hayate.Sandboxes.RuntimeApi;
 
@@ -35,12 +36,25 @@ internal interface IRuntimeApiHandler
 /// The Lambda Runtime API (2018-06-01) for one sandbox, on its own listening socket: a small
 /// HTTP/1.1 server (keep-alive, Content-Length and chunked bodies, Expect: 100-continue) because
 /// real runtime clients need a bare host:port of their own and the hot path is two requests.
+/// What a function sends is bounded: the head, every chunk-size and trailer line, the trailers
+/// together and the body; past a bound it gets 400, 413 or 431 and the connection is closed.
 /// </summary>
-internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handler) : IDisposable
+internal sealed partial class RuntimeApiServer(Socket listener, IRuntimeApiHandler handler, ILogger logger, string sandboxId, ArrayPool<byte>? pool = null) : IDisposable
 {
     /// <summary>Lambda's limit on a synchronous response (6 MB), plus room for framing.</summary>
     public const int MaxResponseBytes = 6 * 1024 * 1024 + 100;
-    private const int MaxHeadBytes = 64 * 1024;
+
+    /// <summary>The request line and headers together.</summary>
+    public const int MaxHeadBytes = 64 * 1024;
+
+    /// <summary>One chunk-size line: hex digits and chunk extensions.</summary>
+    public const int MaxChunkLineBytes = 1024;
+
+    /// <summary>The trailer section of a chunked body, every line of it.</summary>
+    public const int MaxTrailerBytes = 16 * 1024;
+
+    private const int InitialBufferBytes = 16 * 1024;
+    private readonly ArrayPool<byte> _pool = pool ?? ArrayPool<byte>.Shared;
     private readonly CancellationTokenSource _stop = new();
 
     public void Start() => _ = AcceptLoopAsync();
@@ -73,46 +87,30 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
 
     private async Task ServeAsync(Socket socket)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        var start = 0;
-        var end = 0;
+        using var buffer = new ReceiveBuffer(socket, _pool, InitialBufferBytes, _stop.Token);
         try
         {
             while (!_stop.IsCancellationRequested)
             {
-                // Read until the head is complete.
-                int headEnd;
-                while ((headEnd = buffer.AsSpan(start, end - start).IndexOf("\r\n\r\n"u8)) < 0)
+                var headEnd = await buffer.FindAsync(HeadEnd, MaxHeadBytes);
+                if (headEnd == ReceiveBuffer.Closed)
                 {
-                    if (start > 0)
-                    {
-                        Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
-                        end -= start;
-                        start = 0;
-                    }
-
-                    if (end == buffer.Length)
-                    {
-                        if (buffer.Length >= MaxHeadBytes)
-                        {
-                            await SendAsync(socket, 431, """{"errorMessage":"Request header fields too large","errorType":"InvalidRequest"}"""u8.ToArray());
-                            return;
-                        }
-
-                        buffer = Grow(buffer, buffer.Length * 2, end);
-                    }
-
-                    var read = await socket.ReceiveAsync(buffer.AsMemory(end), _stop.Token);
-                    if (read == 0)
-                    {
-                        return;
-                    }
-
-                    end += read;
+                    return;
                 }
 
-                var head = Request.Parse(buffer.AsSpan(start, headEnd));
-                start += headEnd + 4;
+                if (headEnd == ReceiveBuffer.TooLong)
+                {
+                    await RefuseAsync(socket, 431, """{"errorMessage":"Request header fields too large","errorType":"InvalidRequest"}"""u8.ToArray(), "the request head passed its bound");
+                    return;
+                }
+
+                if (!Request.TryParse(buffer.Data[..headEnd], out var head, out var problem))
+                {
+                    await RefuseAsync(socket, 400, BadRequestBody, problem);
+                    return;
+                }
+
+                buffer.Consume(headEnd + 4);
                 if (head.ExpectContinue)
                 {
                     await socket.SendAsync("HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray(), _stop.Token);
@@ -122,17 +120,23 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
                 byte[] body;
                 if (head.Chunked)
                 {
-                    var chunked = new ChunkedReader(socket, buffer, start, end, _stop.Token);
-                    var decoded = await chunked.ReadToEndAsync(MaxResponseBytes);
-                    (buffer, start, end) = (chunked.Buffer, chunked.Start, chunked.End);
-                    if (decoded is null)
+                    var (decoded, refusal) = await ReadChunkedAsync(buffer);
+                    if (refusal is { } status)
                     {
-                        handler.ResponseTooLarge(RequestIdOf(head.Path));
-                        await SendAsync(socket, 413, TooLargeBody);
+                        if (status == 413)
+                        {
+                            handler.ResponseTooLarge(RequestIdOf(head.Path));
+                            await RefuseAsync(socket, 413, TooLargeBody, "a chunked body passed 6 MB");
+                        }
+                        else if (status == 400)
+                        {
+                            await RefuseAsync(socket, 400, BadRequestBody, "a chunked body broke its framing or bounds");
+                        }
+
                         return;
                     }
 
-                    body = decoded;
+                    body = decoded!;
                 }
                 else
                 {
@@ -141,20 +145,20 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
                         handler.ResponseTooLarge(RequestIdOf(head.Path));
                         // Read the body to its end, so that the runtime sees the 413 rather than a
                         // reset connection and carries on with its next invocation.
-                        if (head.ContentLength > MaxDiscardBytes || !await DiscardAsync(socket, head.ContentLength - (end - start)))
+                        if (head.ContentLength > MaxDiscardBytes || !await DiscardAsync(socket, head.ContentLength - buffer.Length))
                         {
                             return;
                         }
 
-                        start = end = 0;
+                        buffer.Consume(buffer.Length);
                         await SendAsync(socket, 413, TooLargeBody);
                         continue;
                     }
 
                     body = new byte[head.ContentLength];
-                    var buffered = Math.Min(end - start, body.Length);
-                    buffer.AsSpan(start, buffered).CopyTo(body);
-                    start += buffered;
+                    var buffered = Math.Min(buffer.Length, body.Length);
+                    buffer.Data[..buffered].CopyTo(body);
+                    buffer.Consume(buffered);
                     var filled = buffered;
                     while (filled < body.Length)
                     {
@@ -168,25 +172,101 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
                     }
                 }
 
-                if (start == end)
-                {
-                    start = end = 0;
-                }
-
                 if (!await DispatchAsync(socket, head, body) || head.Close)
                 {
                     return;
                 }
             }
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException or FormatException)
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
         {
+            LogConnectionEnded(logger, sandboxId, ex.Message);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
             socket.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Decodes a chunked body: (body, null), or (null, status) when it cannot be taken: 413 past
+    /// 6 MB, 400 for a bad or overlong chunk-size or trailer line, 0 when the runtime hung up.
+    /// </summary>
+    private static async Task<(byte[]? Body, int? Refusal)> ReadChunkedAsync(ReceiveBuffer buffer)
+    {
+        using var body = new MemoryStream();
+        while (true)
+        {
+            var lineEnd = await buffer.FindAsync(CrLf, MaxChunkLineBytes);
+            if (lineEnd < 0)
+            {
+                return (null, lineEnd == ReceiveBuffer.Closed ? 0 : 400);
+            }
+
+            var line = buffer.Data[..lineEnd];
+            var semicolon = line.IndexOf((byte)';');
+            var digits = (semicolon >= 0 ? line[..semicolon] : line).Trim((byte)' ');
+            if (!Utf8Parser.TryParse(digits, out int size, out var used, 'x') || used != digits.Length || size < 0)
+            {
+                return (null, 400);
+            }
+
+            buffer.Consume(lineEnd + 2);
+            if (size == 0)
+            {
+                // Trailers, then the empty line: bounded together.
+                var trailers = 0;
+                while (true)
+                {
+                    var trailerEnd = await buffer.FindAsync(CrLf, MaxTrailerBytes - trailers);
+                    if (trailerEnd < 0)
+                    {
+                        return (null, trailerEnd == ReceiveBuffer.Closed ? 0 : 400);
+                    }
+
+                    buffer.Consume(trailerEnd + 2);
+                    trailers += trailerEnd + 2;
+                    if (trailerEnd == 0)
+                    {
+                        return (body.ToArray(), null);
+                    }
+                }
+            }
+
+            if (body.Length + size > MaxResponseBytes)
+            {
+                return (null, 413);
+            }
+
+            var remaining = size;
+            while (remaining > 0)
+            {
+                if (buffer.Length == 0 && !await buffer.FillAsync())
+                {
+                    return (null, 0);
+                }
+
+                var take = Math.Min(remaining, buffer.Length);
+                body.Write(buffer.Data[..take]);
+                buffer.Consume(take);
+                remaining -= take;
+            }
+
+            var crlf = await buffer.FindAsync(CrLf, 0);
+            if (crlf != 0)
+            {
+                return (null, crlf == ReceiveBuffer.Closed ? 0 : 400);
+            }
+
+            buffer.Consume(2);
+        }
+    }
+
+    /// <summary>Answers with a refusal before closing the connection, and says why in the debug log.</summary>
+    private async Task RefuseAsync(Socket socket, int status, byte[] body, string why)
+    {
+        LogRefused(logger, sandboxId, status, why);
+        await SendAsync(socket, status, body);
     }
 
     /// <summary>An oversized body up to this size is read and dropped; a larger one closes the connection.</summary>
@@ -194,7 +274,7 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
 
     private async Task<bool> DiscardAsync(Socket socket, long remaining)
     {
-        var scratch = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var scratch = _pool.Rent(64 * 1024);
         try
         {
             while (remaining > 0)
@@ -212,14 +292,20 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            _pool.Return(scratch);
         }
     }
 
     private static readonly byte[] TooLargeBody =
         """{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"""u8.ToArray();
 
+    private static readonly byte[] BadRequestBody = """{"errorMessage":"Bad request","errorType":"InvalidRequest"}"""u8.ToArray();
+
     private static readonly byte[] Accepted = """{"status":"OK"}"""u8.ToArray();
+
+    private static readonly byte[] HeadEnd = "\r\n\r\n"u8.ToArray();
+
+    private static readonly byte[] CrLf = "\r\n"u8.ToArray();
 
     private async Task<bool> DispatchAsync(Socket socket, Request head, byte[] body)
     {
@@ -361,26 +447,20 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
         return slash > 0 ? rest[..slash] : null;
     }
 
-    internal static byte[] Grow(byte[] buffer, int size, int used)
-    {
-        var bigger = ArrayPool<byte>.Shared.Rent(size);
-        buffer.AsSpan(0, used).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(buffer);
-        return bigger;
-    }
-
     /// <summary>The parts of a request head the Runtime API needs.</summary>
     private readonly record struct Request(string Method, string Path, int ContentLength, bool Chunked, bool ExpectContinue, bool Close, string? ErrorType)
     {
-        public static Request Parse(ReadOnlySpan<byte> head)
+        public static bool TryParse(ReadOnlySpan<byte> head, out Request request, out string problem)
         {
+            request = default;
             var lineEnd = head.IndexOf("\r\n"u8);
             var requestLine = lineEnd < 0 ? head : head[..lineEnd];
             var firstSpace = requestLine.IndexOf((byte)' ');
             var secondSpace = requestLine[(firstSpace + 1)..].IndexOf((byte)' ');
             if (firstSpace <= 0 || secondSpace <= 0)
             {
-                throw new FormatException("bad request line");
+                problem = "a bad request line";
+                return false;
             }
 
             var method = Encoding.ASCII.GetString(requestLine[..firstSpace]);
@@ -405,9 +485,10 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
                 var value = line[(colon + 1)..].Trim((byte)' ');
                 if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
                 {
-                    if (!Utf8Parser.TryParse(value, out contentLength, out _) || contentLength < 0)
+                    if (!Utf8Parser.TryParse(value, out contentLength, out var digits) || digits != value.Length || contentLength < 0)
                     {
-                        throw new FormatException("bad Content-Length");
+                        problem = "a bad Content-Length";
+                        return false;
                     }
                 }
                 else if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
@@ -428,92 +509,15 @@ internal sealed class RuntimeApiServer(Socket listener, IRuntimeApiHandler handl
                 }
             }
 
-            return new Request(method, path, contentLength, chunked, expect, close, errorType);
+            request = new Request(method, path, contentLength, chunked, expect, close, errorType);
+            problem = "";
+            return true;
         }
     }
 
-    /// <summary>Decodes a chunked body from what is buffered and what still arrives.</summary>
-    private sealed class ChunkedReader(Socket socket, byte[] buffer, int start, int end, CancellationToken cancellationToken)
-    {
-        public byte[] Buffer { get; private set; } = buffer;
-        public int Start { get; private set; } = start;
-        public int End { get; private set; } = end;
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Debug, Message = "sandbox {SandboxId}: Runtime API connection ended: {Reason}")]
+    private static partial void LogConnectionEnded(ILogger logger, string sandboxId, string reason);
 
-        public async Task<byte[]?> ReadToEndAsync(int limit)
-        {
-            var body = new MemoryStream();
-            while (true)
-            {
-                var line = await ReadLineAsync();
-                var semicolon = line.IndexOf(';', StringComparison.Ordinal);
-                var size = Convert.ToInt32(semicolon >= 0 ? line[..semicolon] : line, 16);
-                if (size == 0)
-                {
-                    // Trailers, then the empty line.
-                    while ((await ReadLineAsync()).Length > 0)
-                    {
-                    }
-
-                    return body.ToArray();
-                }
-
-                if (body.Length + size > limit)
-                {
-                    return null;
-                }
-
-                var remaining = size;
-                while (remaining > 0)
-                {
-                    if (Start == End)
-                    {
-                        await FillAsync();
-                    }
-
-                    var take = Math.Min(remaining, End - Start);
-                    body.Write(Buffer, Start, take);
-                    Start += take;
-                    remaining -= take;
-                }
-
-                await ReadLineAsync();
-            }
-        }
-
-        private async Task<string> ReadLineAsync()
-        {
-            int index;
-            while ((index = Buffer.AsSpan(Start, End - Start).IndexOf("\r\n"u8)) < 0)
-            {
-                await FillAsync();
-            }
-
-            var line = Encoding.ASCII.GetString(Buffer, Start, index);
-            Start += index + 2;
-            return line;
-        }
-
-        private async Task FillAsync()
-        {
-            if (Start > 0)
-            {
-                System.Buffer.BlockCopy(Buffer, Start, Buffer, 0, End - Start);
-                End -= Start;
-                Start = 0;
-            }
-
-            if (End == Buffer.Length)
-            {
-                Buffer = Grow(Buffer, Buffer.Length * 2, End);
-            }
-
-            var read = await socket.ReceiveAsync(Buffer.AsMemory(End), cancellationToken);
-            if (read == 0)
-            {
-                throw new SocketException((int)SocketError.ConnectionReset);
-            }
-
-            End += read;
-        }
-    }
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Debug, Message = "sandbox {SandboxId}: Runtime API answered {Status} and closed the connection: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string sandboxId, int status, string reason);
 }

@@ -1,5 +1,10 @@
 using System.CommandLine;
+using System.Globalization;
+using Hayate.Kernel.Accounts;
+using Hayate.Lambda;
+using Hayate.Sandboxes.Isolation;
 using Hayate.Server;
+using Microsoft.Extensions.Options;
 
 namespace Hayate.Cli;
 
@@ -30,49 +35,62 @@ public static class HayateCli
 
     private static Command Serve()
     {
-        var host = new Option<string>("--host") { Description = "Address to listen on.", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port", "-p") { Description = "Port to listen on (0 picks a free one).", DefaultValueFactory = _ => 4600 };
-        var data = new Option<string>("--data", "-d") { Description = "Data directory: the SQLite database, code packages and logs.", DefaultValueFactory = _ => ".hayate" };
-        var idle = new Option<double>("--idle-timeout") { Description = "Seconds an idle sandbox stays warm before it is stopped.", DefaultValueFactory = _ => 300 };
-        var isolation = new Option<string>("--isolation") { Description = "auto (bubblewrap when installed), bwrap (require it) or process (no isolation).", DefaultValueFactory = _ => "auto" };
-        var concurrency = new Option<int>("--concurrency") { Description = "Account concurrency limit: invocations running at once.", DefaultValueFactory = _ => 1000 };
-        var region = new Option<string>("--region") { Description = "Region used in ARNs.", DefaultValueFactory = _ => "us-east-1" };
+        // Defaults come from the options records (one place); only flags given reach the configuration.
+        var server = new ServerOptions();
+        var sandboxes = new SandboxOptions();
+        var lambda = new LambdaOptions();
+        var account = new AccountOptions();
+        var host = new Option<string>("--host") { Description = "Address to listen on: an IP address or localhost.", DefaultValueFactory = _ => server.Host };
+        var port = new Option<int>("--port", "-p") { Description = "Port to listen on (0 picks a free one).", DefaultValueFactory = _ => server.Port };
+        var data = new Option<string>("--data", "-d") { Description = "Data directory: the SQLite database, code packages and logs.", DefaultValueFactory = _ => server.DataDirectory };
+        var idle = new Option<double>("--idle-timeout") { Description = "Seconds an idle sandbox stays warm before it is stopped.", DefaultValueFactory = _ => sandboxes.IdleTimeout.TotalSeconds };
+        var isolation = new Option<string>("--isolation") { Description = "auto (bubblewrap when installed), bwrap (require it) or process (no isolation).", DefaultValueFactory = _ => sandboxes.Isolation };
+        var concurrency = new Option<int>("--concurrency") { Description = "Account concurrency limit: invocations running at once.", DefaultValueFactory = _ => lambda.ConcurrencyLimit };
+        var region = new Option<string>("--region") { Description = "Region used in ARNs.", DefaultValueFactory = _ => account.Region };
         var masterKeyFile = new Option<string?>("--master-key-file") { Description = "File holding the 256-bit master key that encrypts KMS key material at rest (32 raw bytes or their base64). Default: DATA/master.key, created on first start readable by its owner only." };
-        var asyncRetryDelay = new Option<double>("--async-retry-delay") { Description = "Seconds before an asynchronous invocation's first retry; the second waits twice as long (Lambda: about 60, then 120).", DefaultValueFactory = _ => 60 };
+        var asyncRetryDelay = new Option<double>("--async-retry-delay") { Description = "Seconds before an asynchronous invocation's first retry; the second waits twice as long (Lambda: about 60, then 120).", DefaultValueFactory = _ => lambda.Async.FirstRetryDelay.TotalSeconds };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log sandbox starts and stops and other debug detail to stderr." };
         var command = new Command("serve", $"Run the Hayate server (Lambda API on http://HOST:PORT). {ExitCodes}")
         {
             host, port, data, idle, isolation, concurrency, region, asyncRetryDelay, verbose, masterKeyFile,
         };
+        // Each flag and the setting it sets; problems found in a setting are reported under its flag.
+        var flags = new (Option Option, string Key, Func<ParseResult, string?> Value)[]
+        {
+            (host, "Server:Host", p => p.GetValue(host)),
+            (port, "Server:Port", p => Invariant(p.GetValue(port))),
+            (data, "Server:DataDirectory", p => p.GetValue(data)),
+            (verbose, "Server:Verbose", p => p.GetValue(verbose) ? "true" : "false"),
+            (idle, "Sandboxes:IdleTimeout", p => Seconds(p.GetValue(idle))),
+            (isolation, "Sandboxes:Isolation", p => p.GetValue(isolation)),
+            (concurrency, "Lambda:ConcurrencyLimit", p => Invariant(p.GetValue(concurrency))),
+            (asyncRetryDelay, "Lambda:Async:FirstRetryDelay", p => Seconds(p.GetValue(asyncRetryDelay))),
+            (region, "Account:Region", p => p.GetValue(region)),
+            (masterKeyFile, "Kms:MasterKeyFile", p => p.GetValue(masterKeyFile)),
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var settings = new ServeSettings
+            var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (option, key, value) in flags)
             {
-                Host = parse.GetValue(host)!,
-                Port = parse.GetValue(port),
-                DataDirectory = parse.GetValue(data)!,
-                IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(idle)),
-                Isolation = parse.GetValue(isolation)!,
-                ConcurrencyLimit = parse.GetValue(concurrency),
-                Region = parse.GetValue(region)!,
-                Verbose = parse.GetValue(verbose),
-                AsyncRetryDelay = TimeSpan.FromSeconds(parse.GetValue(asyncRetryDelay)),
-                MasterKeyFile = parse.GetValue(masterKeyFile),
-            };
-            var problems = settings.Validate();
-            if (problems.Count > 0)
-            {
-                foreach (var problem in problems)
+                if (parse.GetResult(option) is { Implicit: false })
                 {
-                    await Console.Error.WriteLineAsync($"hayate serve: {problem}");
+                    settings[key] = value(parse);
                 }
-
-                return Refused;
             }
 
             try
             {
                 return await HayateServer.RunAsync(settings, cancellationToken);
+            }
+            catch (OptionsValidationException ex)
+            {
+                foreach (var failure in ex.Failures)
+                {
+                    await Console.Error.WriteLineAsync($"hayate serve: {AsFlag(failure, flags.Select(f => (f.Option.Name, f.Key)))}");
+                }
+
+                return Refused;
             }
             catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
             {
@@ -87,4 +105,25 @@ public static class HayateCli
         });
         return command;
     }
+
+    /// <summary>A setting's problem ("Server:Port 70000: …") under the flag that sets it ("--port 70000: …").</summary>
+    private static string AsFlag(string failure, IEnumerable<(string Flag, string Key)> flags)
+    {
+        foreach (var (flag, key) in flags)
+        {
+            if (failure.StartsWith(key + " ", StringComparison.Ordinal) || failure.StartsWith(key + ":", StringComparison.Ordinal))
+            {
+                return flag + failure[key.Length..];
+            }
+        }
+
+        return failure;
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Seconds(double seconds) =>
+        double.IsFinite(seconds) && Math.Abs(seconds) < TimeSpan.MaxValue.TotalSeconds
+            ? TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture)
+            : seconds.ToString(CultureInfo.InvariantCulture);
 }

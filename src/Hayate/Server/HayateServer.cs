@@ -1,4 +1,3 @@
-using System.Net;
 using Hayate.Kernel.Accounts;
 using Hayate.Kernel.Hosting;
 using Hayate.Kernel.Protocols;
@@ -13,45 +12,52 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Hayate.Server;
 
 /// <summary>The composition root of `hayate serve`: one process, SQLite in the data directory, Kestrel on one port.</summary>
 public static class HayateServer
 {
-    public static async Task<int> RunAsync(ServeSettings settings, CancellationToken cancellationToken)
+    /// <summary>Runs until stopped. <paramref name="settings"/> are configuration keys ("Server:Port", "Sandboxes:IdleTimeout"…) over the options' defaults.</summary>
+    /// <exception cref="OptionsValidationException">a setting is wrong; every problem is in Failures.</exception>
+    public static async Task<int> RunAsync(IReadOnlyDictionary<string, string?> settings, CancellationToken cancellationToken)
     {
-        var data = Path.GetFullPath(settings.DataDirectory);
-        Directory.CreateDirectory(data);
-        var masterKey = MasterKey.LoadOrCreate(settings.MasterKeyFile, data);
-        var sandboxOptions = new SandboxOptions
-        {
-            IdleTimeout = settings.IdleTimeout,
-            Isolation = settings.Isolation,
-            StagingDirectory = Path.Combine(data, "runtime"),
-        };
-        var host = HostCapabilities.Detect(sandboxOptions);
-
+        // Content root beside the executable, no config reloading: by default both follow the working
+        // directory, and watching it recursively cost hundreds of inotify watches and wake-ups.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             ContentRootPath = AppContext.BaseDirectory,
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
+        builder.Configuration.AddInMemoryCollection(settings);
+
+        // The server's own settings are needed before there is a container: the port and the data directory.
+        var server = builder.Configuration.GetSection("Server").Get<ServerOptions>() ?? new ServerOptions();
+        var problems = new ServerOptionsValidator().Validate(null, server).Failures?.ToList() ?? [];
+        var serverProblems = problems.Count;
+        var data = Path.GetFullPath(string.IsNullOrWhiteSpace(server.DataDirectory) ? "." : server.DataDirectory);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
-        builder.Logging.SetMinimumLevel(settings.Verbose ? LogLevel.Debug : LogLevel.Warning);
+        builder.Logging.SetMinimumLevel(server.Verbose ? LogLevel.Debug : LogLevel.Warning);
         // Console logs go to stderr: stdout is for machine output.
         builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Parse(settings.Host == "localhost" ? "127.0.0.1" : settings.Host), settings.Port);
+            // With bad server settings the start is refused below, after every setting is checked.
+            if (serverProblems == 0)
+            {
+                kestrel.Listen(server.Address, server.Port);
+            }
+
             kestrel.Limits.MaxRequestBodySize = 128L * 1024 * 1024;
             kestrel.AddServerHeader = false;
         });
@@ -59,14 +65,38 @@ public static class HayateServer
 
         // One call per service. Lambda uses the others through their C# APIs; they know nothing of it.
         builder.Services
-            .AddKernel(data, new AccountOptions { Region = settings.Region })
-            .AddSandboxes(sandboxOptions, host)
-            .AddKms(masterKey)
+            .AddKernel(data)
+            .AddSandboxes()
+            .AddKms()
             .AddSqs()
             .AddKinesis()
-            .AddLambda(new LambdaOptions { ConcurrencyLimit = settings.ConcurrencyLimit, AsyncRetryDelay = settings.AsyncRetryDelay });
+            .AddLambda();
+        // The bootstraps are staged (and python's precompiled) in the data directory unless told otherwise.
+        builder.Services.PostConfigure<SandboxOptions>(o => o.StagingDirectory ??= Path.Combine(data, "runtime"));
 
         var app = builder.Build();
+        // Every setting of every service checked at once, before anything is touched.
+        try
+        {
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+        }
+        catch (OptionsValidationException ex)
+        {
+            problems.AddRange(ex.Failures);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            problems.AddRange(ex.InnerExceptions.SelectMany(e => ((OptionsValidationException)e).Failures));
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new OptionsValidationException("Hayate", typeof(ServerOptions), problems);
+        }
+
+        Directory.CreateDirectory(data);
+        var host = app.Services.GetRequiredService<HostCapabilities>();
+        var masterKey = app.Services.GetRequiredService<MasterKey>();
         await app.Services.PrepareAsync(cancellationToken);
         app.UseAwsProtocols();
         app.MapLambda();
@@ -80,6 +110,10 @@ public static class HayateServer
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Console.Error.WriteLine($"hayate: listening on {address}");
         Console.Error.WriteLine($"hayate: data in {data}");
+        var sandboxes = app.Services.GetRequiredService<SandboxOptions>();
+        var lambda = app.Services.GetRequiredService<IOptions<LambdaOptions>>().Value;
+        Console.Error.WriteLine(FormattableString.Invariant(
+            $"hayate: settings: isolation {sandboxes.Isolation}, idle timeout {sandboxes.IdleTimeout.TotalSeconds} s, concurrency {lambda.ConcurrencyLimit}, first async retry after {lambda.Async.FirstRetryDelay.TotalSeconds} s, region {app.Services.GetRequiredService<AccountOptions>().Region}"));
         Console.Error.WriteLine($"hayate: KMS key material sealed under the master key in {masterKey.Path}");
         foreach (var line in host.Describe())
         {
