@@ -6,46 +6,79 @@ using Hayate.Testing;
 namespace Hayate.IntegrationTests;
 
 /// <summary>Event invocations: durable before 202, retried by Lambda's rules, and never lost to a kill -9.</summary>
-public sealed class AsyncInvocationTests
+public sealed class AsyncInvocationTests(SharedServer shared)
 {
     private static readonly byte[] Failing = Zip.Of(("app.py", "def handler(e, c):\n    print('attempt', c.aws_request_id)\n    raise Exception('boom')\n"));
 
     [Fact]
     public async Task FailingEvent_IsRetriedByTheConfig_WithOneRequestId_AndGrowingDelays()
     {
-        await using var server = await ServerProcess.StartAsync(null, "--async-retry-delay", "1");
-        using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+        // The shared server's first retry comes after 1 s (--async-retry-delay 1).
+        var http = shared.Http;
         var defaults = Names.New("retry");
         var once = Names.New("noretry");
-        await SharedServer.CreateFunctionAsync(http, defaults, "python3.12", "app.handler", Failing);
-        await SharedServer.CreateFunctionAsync(http, once, "python3.12", "app.handler", Failing);
-        var put = await Clients.AwsAsync(server.Endpoint, "lambda", "put-function-event-invoke-config", "--function-name", once, "--maximum-retry-attempts", "0");
+        foreach (var name in new[] { defaults, once })
+        {
+            await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", Failing);
+            var dlq = await CreateQueueAsync(http, name + "-dlq");
+            using var configured = await http.PutAsync($"2015-03-31/functions/{name}/configuration",
+                SharedServer.Json(new JsonObject { ["DeadLetterConfig"] = new JsonObject { ["TargetArn"] = $"arn:aws:sqs:us-east-1:000000000000:{name}-dlq" } }));
+            Assert.Equal(HttpStatusCode.OK, configured.StatusCode);
+            Assert.NotEmpty(dlq);
+        }
+
+        var put = await Clients.AwsAsync(shared.Endpoint, "lambda", "put-function-event-invoke-config", "--function-name", once, "--maximum-retry-attempts", "0");
         Assert.True(put.ExitCode == 0, put.Stderr);
 
         var first = await SendEventAsync(http, defaults, """{"n": 1}""");
         var second = await SendEventAsync(http, once, """{"n": 2}""");
 
+        // Each event reaches its dead-letter queue only once it will not run again.
+        Assert.Equal("""{"n": 1}""", await ReceiveAsync(http, defaults + "-dlq"));
+        Assert.Equal("""{"n": 2}""", await ReceiveAsync(http, once + "-dlq"));
+
         // Default: 1 + 2 retries, about 1 s and then 2 s apart, all with the request id the 202 named.
-        var starts = await WaitForStartsAsync(http, defaults, first, 3, TimeSpan.FromSeconds(30));
+        var starts = await WaitForStartsAsync(http, defaults, first, 3, TimeSpan.FromSeconds(10));
         Assert.Equal(3, starts.Count);
         Assert.True(starts[1] - starts[0] >= TimeSpan.FromMilliseconds(900), $"first retry after {starts[1] - starts[0]}");
         Assert.True(starts[2] - starts[1] >= TimeSpan.FromMilliseconds(1900), $"second retry after {starts[2] - starts[1]}");
         Assert.Single(await WaitForStartsAsync(http, once, second, 1, TimeSpan.FromSeconds(10)));
+    }
 
-        // No more attempts after the last: the counts stay.
-        await Task.Delay(3000);
-        Assert.Equal(3, (await WaitForStartsAsync(http, defaults, first, 99, TimeSpan.Zero)).Count);
-        Assert.Single(await WaitForStartsAsync(http, once, second, 99, TimeSpan.Zero));
+    /// <summary>CreateQueue over the SQS JSON protocol; returns the queue URL.</summary>
+    private static async Task<string> CreateQueueAsync(HttpClient http, string name)
+    {
+        var answer = await SqsAsync(http, "CreateQueue", new JsonObject { ["QueueName"] = name });
+        return answer["QueueUrl"]!.GetValue<string>();
+    }
+
+    /// <summary>The body of the next message of the queue, waiting up to 20 s for one; fails the test if none comes.</summary>
+    private static async Task<string> ReceiveAsync(HttpClient http, string queue)
+    {
+        var url = (await SqsAsync(http, "GetQueueUrl", new JsonObject { ["QueueName"] = queue }))["QueueUrl"]!.GetValue<string>();
+        var messages = (await SqsAsync(http, "ReceiveMessage", new JsonObject { ["QueueUrl"] = url, ["WaitTimeSeconds"] = 20 }))["Messages"]?.AsArray();
+        Assert.True(messages is { Count: > 0 }, $"nothing reached {queue} within 20 s");
+        return messages[0]!["Body"]!.GetValue<string>();
+    }
+
+    private static async Task<JsonNode> SqsAsync(HttpClient http, string operation, JsonObject body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "") { Content = SharedServer.Json(body) };
+        request.Headers.Add("X-Amz-Target", "AmazonSQS." + operation);
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-amz-json-1.0");
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{operation}: {(int)response.StatusCode} {text}");
+        return JsonNode.Parse(text)!;
     }
 
     [Fact]
     public async Task EventInvokeConfig_PutUpdateGetListDelete_AndInvokeAsync_WithAwsCliAndBoto3()
     {
-        await using var server = await ServerProcess.StartAsync(null);
-        using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+        var http = shared.Http;
         var name = Names.New("eic");
         await SharedServer.CreateFunctionAsync(http, name, "python3.12", "app.handler", Zip.Of(("app.py", "def handler(e, c):\n    print('ran', e)\n    return 1\n")));
-        var result = await Clients.Boto3Async(server.Endpoint, $$"""
+        var result = await Clients.Boto3Async(shared.Endpoint, $$"""
             name = '{{name}}'
             out = {}
             out['missing'] = err(lambda: lambda_client.get_function_event_invoke_config(FunctionName=name))
@@ -106,8 +139,7 @@ public sealed class AsyncInvocationTests
     [Fact]
     public async Task Destinations_GetLambdasInvocationRecord_OnSuccessAndAfterTheLastRetry()
     {
-        await using var server = await ServerProcess.StartAsync(null, "--async-retry-delay", "1");
-        using var http = new HttpClient { BaseAddress = new Uri(server.Endpoint + "/") };
+        var http = shared.Http;
         var recorder = Names.New("dest");
         var failing = Names.New("destfail");
         var working = Names.New("destok");
@@ -118,7 +150,7 @@ public sealed class AsyncInvocationTests
         var target = $"arn:aws:lambda:us-east-1:000000000000:function:{recorder}";
         foreach (var (name, kind) in new[] { (failing, "OnFailure"), (working, "OnSuccess") })
         {
-            var put = await Clients.AwsAsync(server.Endpoint, "lambda", "put-function-event-invoke-config", "--function-name", name, "--maximum-retry-attempts", "1",
+            var put = await Clients.AwsAsync(shared.Endpoint, "lambda", "put-function-event-invoke-config", "--function-name", name, "--maximum-retry-attempts", "1",
                 "--destination-config", new JsonObject { [kind] = new JsonObject { ["Destination"] = target } }.ToJsonString());
             Assert.True(put.ExitCode == 0, put.Stderr);
         }
@@ -160,14 +192,13 @@ public sealed class AsyncInvocationTests
     [Fact]
     public async Task DeadLetterQueue_GetsTheEventWithItsError_AndAQueueDestinationGetsTheRecord_WithBoto3()
     {
-        await using var server = await ServerProcess.StartAsync(null, "--async-retry-delay", "1");
         var failing = Names.New("dlqfail");
         var working = Names.New("dlqok");
         var failingZip = Convert.ToBase64String(Failing);
         var workingZip = Convert.ToBase64String(Zip.Of(("app.py", "def handler(e, c):\n    return {'ok': e['n']}\n")));
-        var result = await Clients.Boto3Async(server.Endpoint, $$"""
+        var result = await Clients.Boto3Async(shared.Endpoint, $$"""
             import time
-            sqs = boto3.client('sqs', endpoint_url='{{server.Endpoint}}', region_name='us-east-1')
+            sqs = boto3.client('sqs', endpoint_url='{{shared.Endpoint}}', region_name='us-east-1')
             def arn(url):
                 return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']
             dlq = sqs.create_queue(QueueName='{{failing}}-dlq')['QueueUrl']

@@ -21,8 +21,9 @@ public sealed class SharedServer : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        // A short idle timeout so the reaping test does not wait long; warm reuse is checked back to back.
-        Server = await ServerProcess.StartAsync(null, "--idle-timeout", "20");
+        // A short idle timeout so the reaping test does not wait long (warm reuse is checked back to
+        // back), and asynchronous retries after 1 s and 2 s rather than Lambda's minutes.
+        Server = await ServerProcess.StartAsync(null, "--idle-timeout", "20", "--async-retry-delay", "1");
         Http = new HttpClient { BaseAddress = new Uri(Endpoint + "/"), Timeout = TimeSpan.FromMinutes(2) };
     }
 
