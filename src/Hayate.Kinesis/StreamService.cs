@@ -35,7 +35,7 @@ public sealed partial class StreamService(IStreamStore store, AccountOptions acc
     private readonly WakeSignals _signals = new();
     private readonly ConcurrentDictionary<string, long> _trimmedAt = new(StringComparer.Ordinal);
 
-    public string ArnOf(string name) => $"arn:aws:kinesis:{account.Region}:{account.AccountId}:stream/{name}";
+    public string ArnOf(string name) => account.ArnFor("kinesis", "stream/" + name);
 
     /// <summary>The stream a request names by StreamName, StreamARN or both (which must agree).</summary>
     public Result<string> NameOf(string? name, string? arn)

@@ -45,9 +45,9 @@ public sealed partial class KeyService(IKeyStore store, MasterKey masterKey, Acc
 
     private readonly record struct KeyReference(ReferenceKind Kind, string Value);
 
-    public string KeyArn(string keyId) => $"arn:aws:kms:{account.Region}:{account.AccountId}:key/{keyId}";
+    public string KeyArn(string keyId) => account.ArnFor("kms", "key/" + keyId);
 
-    public string AliasArn(string aliasName) => $"arn:aws:kms:{account.Region}:{account.AccountId}:{aliasName}";
+    public string AliasArn(string aliasName) => account.ArnFor("kms", aliasName);
 
     // ---- The API for the Lambda side ----
 

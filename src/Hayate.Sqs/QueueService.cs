@@ -60,7 +60,7 @@ public sealed class QueueService(IQueueStore store, AccountOptions account, Time
 
     public AccountOptions Account => account;
 
-    public string ArnOf(string name) => $"arn:aws:sqs:{account.Region}:{account.AccountId}:{name}";
+    public string ArnOf(string name) => account.ArnFor("sqs", name);
 
     public string UrlOf(string name, string baseUrl) => $"{baseUrl.TrimEnd('/')}/{account.AccountId}/{name}";
 

@@ -10,6 +10,7 @@ using Hayate.Lambda.Policies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Hayate.Lambda.Endpoints;
@@ -40,7 +41,10 @@ public static partial class LambdaEndpoints
         function.MapGet("/configuration", GetFunctionConfiguration);
         function.MapPut("/code", UpdateFunctionCode);
         function.MapPut("/configuration", UpdateFunctionConfiguration);
-        function.MapPost("/invocations", Invoke);
+        // The hot path: a plain RequestDelegate over services taken once, no parameter binding per call.
+        var invoker = app.ServiceProvider.GetRequiredService<Invoker>();
+        var stopping = app.ServiceProvider.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        function.MapPost("/invocations", async context => await (await Invoke(context, invoker, stopping)).ExecuteAsync(context));
         function.MapPost("/policy", AddPermission);
         function.MapGet("/policy", GetPolicy);
         function.MapDelete("/policy/{StatementId}", RemovePermission);
@@ -205,9 +209,9 @@ public static partial class LambdaEndpoints
         return ResultAnswers.NoContentUnless(reference.Ok ? await manager.DeleteAsync(reference.Value, context.RequestAborted) : reference.Error);
     }
 
-    private static async Task<IResult> Invoke(string functionName, HttpContext context, Invoker invoker, IHostApplicationLifetime lifetime)
+    private static async Task<IResult> Invoke(HttpContext context, Invoker invoker, CancellationToken stopping)
     {
-        var reference = ReferenceOf(functionName, context);
+        var reference = ReferenceOf(context.Request.RouteValues["FunctionName"] as string ?? "", context);
         if (!reference.Ok)
         {
             return reference.Error;
@@ -247,7 +251,7 @@ public static partial class LambdaEndpoints
         };
         // As on Lambda, a caller that hangs up does not stop the invocation: it runs to its end
         // (or its timeout) and the sandbox stays warm. Only the server stopping cancels it.
-        var result = await invoker.InvokeAsync(call, lifetime.ApplicationStopping);
+        var result = await invoker.InvokeAsync(call, stopping);
         return result.ToHttp(outcome => new InvokeAnswer(outcome));
     }
 

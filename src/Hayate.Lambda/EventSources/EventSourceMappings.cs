@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Hayate.Kernel.Accounts;
 using Hayate.Kernel.Errors;
 using Hayate.Kinesis;
 using Hayate.Lambda.Concurrency;
@@ -30,7 +31,7 @@ public sealed partial class EventSourceMappings(
     private readonly ConcurrentDictionary<string, Task> _settling = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
 
-    public string ArnOf(string uuid) => $"arn:aws:lambda:{functions.Account.Region}:{functions.Account.AccountId}:event-source-mapping:{uuid}";
+    public string ArnOf(string uuid) => functions.Account.ArnFor("lambda", "event-source-mapping:" + uuid);
 
     public string FunctionArnOf(EventSourceMapping mapping) => functions.ArnOf(mapping.FunctionName, mapping.Qualifier);
 

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Hayate.Kernel.Accounts;
 
 namespace Hayate.Lambda.Functions;
 
@@ -23,7 +24,7 @@ public static partial class FunctionArn
     private static partial Regex PlainName();
 
     public static string For(string region, string account, string name, string? qualifier = null) =>
-        qualifier is null ? $"arn:aws:lambda:{region}:{account}:function:{name}" : $"arn:aws:lambda:{region}:{account}:function:{name}:{qualifier}";
+        new Arn("aws", "lambda", region, account, qualifier is null ? "function:" + name : $"function:{name}:{qualifier}").ToString();
 
     /// <summary>Parses what a caller sent as FunctionName. False when it breaks the model's pattern.</summary>
     public static bool TryParse(string value, out FunctionRef reference)

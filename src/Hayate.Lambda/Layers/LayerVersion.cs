@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Hayate.Kernel.Accounts;
 using Hayate.Kernel.Errors;
 
 namespace Hayate.Lambda.Layers;
@@ -31,7 +32,7 @@ public static partial class LayerArn
     [GeneratedRegex(@"^[a-zA-Z0-9\-_]{1,140}\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 
-    public static string For(string region, string account, string name) => $"arn:aws:lambda:{region}:{account}:layer:{name}";
+    public static string For(string region, string account, string name) => new Arn("aws", "lambda", region, account, "layer:" + name).ToString();
 
     public static string For(string region, string account, string name, long version) =>
         For(region, account, name) + ":" + version.ToString(CultureInfo.InvariantCulture);
