@@ -8,6 +8,7 @@ using Hayate.Lambda.Invoking;
 using Hayate.Lambda.Layers;
 using Hayate.Lambda.Logging;
 using Hayate.Lambda.Policies;
+using Hayate.Sandboxes.Isolation;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -63,7 +64,7 @@ public static class LambdaServices
         services.AddSingleton<IValidateOptions<LambdaOptions>, LambdaOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<LambdaOptions>>().Value.Async);
         services.AddSqliteSchema(LambdaSchema.Schema);
-        services.AddSingleton(sp => new CodeStore(sp.GetRequiredService<DataDirectory>().Path));
+        services.AddSingleton(sp => new CodeStore(sp.GetRequiredService<DataDirectory>().Path, sp.GetService<SandboxMounts>()?.Root));
         services.AddSingleton<IFunctionStore, SqliteFunctionStore>();
         services.AddSingleton<FunctionManager>();
         services.AddSingleton<EnvironmentCipher>();

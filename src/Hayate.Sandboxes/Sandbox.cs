@@ -20,6 +20,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
     private readonly Process _process;
     private readonly Socket _output;
     private readonly SandboxCgroup? _cgroup;
+    private readonly SandboxUsers.Lease? _user;
     private readonly RuntimeApiServer _runtimeApi;
     private readonly TimeProvider _time;
     private readonly SandboxOptions _options;
@@ -29,6 +30,9 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
     private readonly Task _exited;
     private readonly byte[] _readBuffer = new byte[16 * 1024];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ITimer _freezer;
+    private bool _frozen;
+    private bool _busy;
     private MemoryStream _log = new();
     private string _initOutput = "";
     private Inflight? _current;
@@ -47,11 +51,13 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
         _process = launched.Process;
         _output = launched.Output;
         _cgroup = launched.Cgroup;
+        _user = launched.User;
         _time = time;
         _options = options;
         _startedAt = startedAt;
         _runtimeApi = new RuntimeApiServer(launched.Listener, this, logger, id);
         _runtimeApi.Start();
+        _freezer = time.CreateTimer(static state => ((Sandbox)state!).Freeze(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _ = PumpOutputAsync();
         _exited = WatchExitAsync();
         LastUsed = time.GetTimestamp();
@@ -102,6 +108,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
         {
             if (!_initialized)
             {
+                _cgroup?.EndInitBoost();
                 DrainOutput();
                 _initOutput = Encoding.UTF8.GetString(_log.GetBuffer(), 0, (int)_log.Length);
                 _log = new MemoryStream();
@@ -109,12 +116,14 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
             }
         }
 
+        FreezeSoon();
         return Alive;
     }
 
     /// <summary>Runs one invocation to its end: response, function error, timeout, crash or init failure.</summary>
     public async Task<SandboxResult> InvokeAsync(SandboxInvocation invocation, CancellationToken cancellationToken)
     {
+        Wake();
         var coldStart = !_initialized;
         // One timer per invocation: armed with the init timeout on a cold start, re-armed with the
         // function's timeout when the runtime takes the event (see NextAsync).
@@ -175,6 +184,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
 
         var duration = _time.GetElapsedTime(delivered ? inflight.DeliveredAt : invokeStart);
         LastUsed = _time.GetTimestamp();
+        FreezeSoon();
         return new SandboxResult
         {
             Payload = outcome.Body,
@@ -259,6 +269,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
             inflight.Arm(TimeSpan.FromSeconds(Spec.Timeout));
             if (!_initialized)
             {
+                _cgroup?.EndInitBoost();
                 // What init printed belongs before START, as in Lambda's log stream.
                 DrainOutput();
                 _initOutput = Encoding.UTF8.GetString(_log.GetBuffer(), 0, (int)_log.Length);
@@ -450,6 +461,50 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
         }
     }
 
+    /// <summary>
+    /// Between invocations nothing in the sandbox runs, as on Lambda: once it has been idle for
+    /// FreezeAfter, its cgroup is frozen; the next invocation thaws it before the runtime gets the
+    /// event. Back-to-back invocations never pay for it.
+    /// </summary>
+    private void FreezeSoon()
+    {
+        lock (_gate)
+        {
+            _busy = false;
+            if (_cgroup is { CanFreeze: true } && Volatile.Read(ref _disposed) == 0)
+            {
+                _freezer.Change(_options.FreezeAfter, Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    private void Freeze()
+    {
+        lock (_gate)
+        {
+            if (!_busy && !_frozen && Volatile.Read(ref _disposed) == 0)
+            {
+                _cgroup!.Freeze();
+                _frozen = true;
+            }
+        }
+    }
+
+    /// <summary>Cancels a pending freeze and thaws a frozen sandbox: an invocation is about to start.</summary>
+    private void Wake()
+    {
+        lock (_gate)
+        {
+            _busy = true;
+            _freezer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            if (_frozen)
+            {
+                _cgroup!.Thaw();
+                _frozen = false;
+            }
+        }
+    }
+
     /// <summary>Kills the sandbox and everything in it, and waits until it is gone.</summary>
     public async Task KillAsync()
     {
@@ -459,6 +514,9 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
             {
                 _process.Kill(entireProcessTree: true);
             }
+
+            // A frozen (v1) process dies of the SIGKILL only once thawed.
+            _cgroup?.Thaw();
         }
         catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -475,6 +533,11 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
         }
 
         _stopping.Cancel();
+        lock (_gate)
+        {
+            _freezer.Dispose();
+        }
+
         _runtimeApi.Dispose();
         await KillAsync();
         _output.Dispose();
@@ -485,6 +548,8 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
 
         _process.Dispose();
         _stopping.Dispose();
+        // Only now, with every process of the sandbox gone, may another sandbox have its uid.
+        _user?.Dispose();
     }
 
     /// <summary>What the runtime posted to /runtime/init/error.</summary>

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using Hayate.Kernel.Blobs;
 using Hayate.Kernel.Errors;
+using Hayate.Sandboxes.Isolation;
 using Hayate.Lambda.Functions;
 
 namespace Hayate.Lambda.Code;
@@ -23,13 +24,17 @@ public sealed class CodeStore
     private readonly Lock _extracting = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _unpackedSizes = new(StringComparer.Ordinal);
 
-    public CodeStore(string dataDirectory)
+    /// <summary>Zips in DATA/blobs; unpacked code and merged layers under <paramref name="unpackDirectory"/> (default: the data directory).</summary>
+    public CodeStore(string dataDirectory, string? unpackDirectory = null)
     {
         _blobs = new BlobStore(Path.Combine(dataDirectory, "blobs"));
-        _code = Path.Combine(dataDirectory, "code");
-        _opt = Path.Combine(dataDirectory, "opt");
+        _code = Path.Combine(unpackDirectory ?? dataDirectory, "code");
+        _opt = Path.Combine(unpackDirectory ?? dataDirectory, "opt");
         Directory.CreateDirectory(_code);
         Directory.CreateDirectory(_opt);
+        // Sandboxes read these as uids of their own: whatever the umask, they must be able to.
+        SandboxMounts.MakeReadable(_code);
+        SandboxMounts.MakeReadable(_opt);
     }
 
     /// <summary>The bytes a stored zip takes unpacked (what Lambda's 250 MB limit counts).</summary>
@@ -60,6 +65,7 @@ public sealed class CodeStore
                 CopyTree(DirectoryOf(sha), temp);
             }
 
+            SandboxMounts.MakeReadable(temp);
             lock (_extracting)
             {
                 if (!Directory.Exists(directory))
@@ -218,6 +224,7 @@ public sealed class CodeStore
                     return null;
                 }
 
+                SandboxMounts.MakeReadable(temp);
                 Directory.Move(temp, directory);
                 temp = null;
             }

@@ -25,6 +25,7 @@ public sealed class Cgroups
     private readonly string? _pids;
     private readonly string? _cpu;
     private readonly string? _unified;
+    private string? _freezer;
 
     private Cgroups(CgroupLayout layout, string? memory, string? pids, string? cpu, string? unified, string? problem)
     {
@@ -43,28 +44,37 @@ public sealed class Cgroups
 
     public bool Enabled => Problem is null;
 
-    /// <summary>Finds the layout and prepares the parent cgroups; never throws, says what is wrong instead.</summary>
-    public static Cgroups Detect(string parentName) => Detect(parentName, DefaultRoot);
+    /// <summary>A freezer is there: idle sandboxes can be stopped where they are.</summary>
+    public bool CanFreeze => Enabled && (_unified is not null || _freezer is not null);
 
-    /// <summary>Detects under another mount point (tests lay out a v1, v2 or hybrid tree in a directory).</summary>
-    public static Cgroups Detect(string parentName, string root)
+    /// <summary>Finds the layout and prepares the parent cgroups under the server's own; never throws, says what is wrong instead.</summary>
+    public static Cgroups Detect(string parentName) => Detect(parentName, DefaultRoot, File.ReadAllText("/proc/self/cgroup"));
+
+    /// <summary>
+    /// Detects under another mount point (tests lay out a v1, v2 or hybrid tree in a directory).
+    /// <paramref name="self"/> is what /proc/self/cgroup says: the parents go under the server's
+    /// own cgroup in each hierarchy; without it, under the root of each.
+    /// </summary>
+    public static Cgroups Detect(string parentName, string root, string? self = null)
     {
+        var own = OwnPaths(self ?? "");
         try
         {
             if (File.Exists(Path.Combine(root, "cgroup.controllers")))
             {
-                var parent = Path.Combine(root, parentName);
-                Directory.CreateDirectory(parent);
-                var available = File.ReadAllText(Path.Combine(root, "cgroup.controllers"));
+                var home = Under(root, own.GetValueOrDefault(""));
+                var available = File.ReadAllText(Path.Combine(home, "cgroup.controllers"));
                 var wanted = Controllers.Where(c => available.Contains(c, StringComparison.Ordinal)).ToArray();
                 if (!wanted.Contains("memory"))
                 {
                     return Off(CgroupLayout.V2, "the memory controller is not available in the cgroup v2 hierarchy");
                 }
 
+                var parent = Path.Combine(home, parentName);
+                Directory.CreateDirectory(parent);
+                EnableV2(home, wanted);
                 foreach (var controller in wanted)
                 {
-                    File.WriteAllText(Path.Combine(root, "cgroup.subtree_control"), "+" + controller);
                     File.WriteAllText(Path.Combine(parent, "cgroup.subtree_control"), "+" + controller);
                 }
 
@@ -81,12 +91,12 @@ public sealed class Cgroups
             }
 
             var layout = Directory.Exists(Path.Combine(root, "unified")) ? CgroupLayout.Hybrid : CgroupLayout.V1;
-            var memory = Path.Combine(memoryRoot, parentName);
+            var memory = Path.Combine(Under(memoryRoot, own.GetValueOrDefault("memory")), parentName);
             Directory.CreateDirectory(memory);
             string? pids = null;
             if (File.Exists(Path.Combine(pidsRoot, "cgroup.procs")))
             {
-                pids = Path.Combine(pidsRoot, parentName);
+                pids = Path.Combine(Under(pidsRoot, own.GetValueOrDefault("pids")), parentName);
                 Directory.CreateDirectory(pids);
             }
 
@@ -94,17 +104,75 @@ public sealed class Cgroups
             var cpuRoot = Directory.Exists(Path.Combine(root, "cpu")) ? Path.Combine(root, "cpu") : Path.Combine(root, "cpu,cpuacct");
             if (File.Exists(Path.Combine(cpuRoot, "cpu.shares")))
             {
-                cpu = Path.Combine(cpuRoot, parentName);
+                cpu = Path.Combine(Under(cpuRoot, own.GetValueOrDefault("cpu")), parentName);
                 Directory.CreateDirectory(cpu);
             }
 
-            RemoveStale(memory, pids, cpu);
-            Probe(memory, pids, cpu);
-            return new Cgroups(layout, memory, pids, cpu, null, null);
+            string? freezer = null;
+            var freezerRoot = Path.Combine(root, "freezer");
+            if (File.Exists(Path.Combine(freezerRoot, "cgroup.procs")))
+            {
+                freezer = Path.Combine(Under(freezerRoot, own.GetValueOrDefault("freezer")), parentName);
+                Directory.CreateDirectory(freezer);
+            }
+
+            RemoveStale(memory, pids, cpu, freezer);
+            Probe(memory, pids, cpu, freezer);
+            return new Cgroups(layout, memory, pids, cpu, null, null) { _freezer = freezer };
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return Off(CgroupLayout.None, $"cannot create cgroups ({ex.Message}); run as root to enforce memory and process limits");
+        }
+    }
+
+    /// <summary>Each hierarchy's path of this process (controller name, or "" for v2), from /proc/self/cgroup's lines "N:controllers:/path".</summary>
+    private static Dictionary<string, string> OwnPaths(string self)
+    {
+        var paths = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in self.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Split(':', 3);
+            if (parts.Length != 3)
+            {
+                continue;
+            }
+
+            foreach (var controller in parts[1].Split(','))
+            {
+                paths[controller] = parts[2].Trim();
+            }
+        }
+
+        return paths;
+    }
+
+    private static string Under(string root, string? own) => own is null or "/" or "" ? root : Path.Combine(root, own.TrimStart('/'));
+
+    /// <summary>
+    /// Enables the controllers for our children in our own v2 cgroup. A non-root v2 cgroup with
+    /// processes in it cannot hand controllers to children, so the server first moves itself into
+    /// a leaf of its own (hayate-server) beside the sandboxes' parent.
+    /// </summary>
+    private static void EnableV2(string home, string[] controllers)
+    {
+        var control = Path.Combine(home, "cgroup.subtree_control");
+        try
+        {
+            foreach (var controller in controllers)
+            {
+                File.WriteAllText(control, "+" + controller);
+            }
+        }
+        catch (IOException) when (File.Exists(Path.Combine(home, "cgroup.procs")))
+        {
+            var leaf = Path.Combine(home, "hayate-server");
+            Directory.CreateDirectory(leaf);
+            File.WriteAllText(Path.Combine(leaf, "cgroup.procs"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+            foreach (var controller in controllers)
+            {
+                File.WriteAllText(control, "+" + controller);
+            }
         }
     }
 
@@ -163,8 +231,15 @@ public sealed class Cgroups
 
     private static Cgroups Off(CgroupLayout layout, string problem) => new(layout, null, null, null, null, problem);
 
-    /// <summary>Creates the sandbox's cgroup with its limits. Null when cgroups are off.</summary>
-    public SandboxCgroup? Create(string name, int memoryMb, int maxPids)
+    /// <summary>The host's cores: the most CPU a sandbox's quota gives.</summary>
+    public int Cores { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Creates the sandbox's cgroup with its limits. Null when cgroups are off. CPU follows memory
+    /// as on Lambda (1,769 MB is one vCPU): as a weight under contention, and with
+    /// <paramref name="cpuQuota"/> also as a hard quota (at most the host's cores).
+    /// </summary>
+    public SandboxCgroup? Create(string name, int memoryMb, int maxPids, bool cpuQuota = false, bool initBoost = false)
     {
         if (!Enabled)
         {
@@ -172,8 +247,10 @@ public sealed class Cgroups
         }
 
         var bytes = ((long)memoryMb * 1024 * 1024).ToString(CultureInfo.InvariantCulture);
-        // Lambda gives one vCPU per 1,769 MB; the weight keeps that proportion under contention.
         var shares = Math.Max(2, memoryMb * 1024 / 1769);
+        // On-demand inits run on at least one full vCPU, as Lambda boosts them; invocations get their share.
+        var steady = cpuQuota ? Math.Min(Cores, memoryMb / 1769.0) : (double?)null;
+        var initial = steady is { } share && initBoost ? Math.Min(Cores, Math.Max(1, share)) : steady;
         if (_unified is not null)
         {
             var dir = Path.Combine(_unified, name);
@@ -182,7 +259,9 @@ public sealed class Cgroups
             TryWrite(Path.Combine(dir, "memory.swap.max"), "0");
             TryWrite(Path.Combine(dir, "pids.max"), maxPids.ToString(CultureInfo.InvariantCulture));
             TryWrite(Path.Combine(dir, "cpu.weight"), Math.Clamp(shares * 100 / 1024, 1, 10000).ToString(CultureInfo.InvariantCulture));
-            return new SandboxCgroup([dir], dir, CgroupLayout.V2);
+            var v2 = new SandboxCgroup([dir], dir, CgroupLayout.V2, dir, dir, steady);
+            v2.SetCpus(initial);
+            return v2;
         }
 
         var dirs = new List<string>();
@@ -207,7 +286,17 @@ public sealed class Cgroups
             dirs.Add(cpu);
         }
 
-        return new SandboxCgroup(dirs, memory, CgroupLayout.V1);
+        string? freezer = null;
+        if (_freezer is not null)
+        {
+            freezer = Path.Combine(_freezer, name);
+            Directory.CreateDirectory(freezer);
+            dirs.Add(freezer);
+        }
+
+        var v1 = new SandboxCgroup(dirs, memory, CgroupLayout.V1, freezer, _cpu is null ? null : Path.Combine(_cpu, name), steady);
+        v1.SetCpus(initial);
+        return v1;
     }
 
     private static void TryWrite(string path, string value)
@@ -224,8 +313,72 @@ public sealed class Cgroups
 }
 
 /// <summary>The cgroups of one sandbox: join, read peak memory and OOM kills, remove.</summary>
-public sealed class SandboxCgroup(IReadOnlyList<string> directories, string memoryDirectory, CgroupLayout layout)
+public sealed class SandboxCgroup(IReadOnlyList<string> directories, string memoryDirectory, CgroupLayout layout, string? freezerDirectory, string? cpuDirectory, double? steadyCpus)
 {
+    private const int Period = 100_000;
+
+    /// <summary>Sets the CPU quota to <paramref name="cpus"/> cores (null: no quota, weights only).</summary>
+    internal void SetCpus(double? cpus)
+    {
+        if (cpuDirectory is null || cpus is not { } value)
+        {
+            return;
+        }
+
+        var quota = Math.Max(1000, (long)(value * Period)).ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            if (layout == CgroupLayout.V2)
+            {
+                File.WriteAllText(Path.Combine(cpuDirectory, "cpu.max"), $"{quota} {Period}");
+            }
+            else
+            {
+                File.WriteAllText(Path.Combine(cpuDirectory, "cpu.cfs_period_us"), Period.ToString(CultureInfo.InvariantCulture));
+                File.WriteAllText(Path.Combine(cpuDirectory, "cpu.cfs_quota_us"), quota);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A kernel without CFS bandwidth control: the weight alone remains.
+        }
+    }
+
+    /// <summary>Init is over: from now on the sandbox has the CPU its memory buys.</summary>
+    public void EndInitBoost() => SetCpus(steadyCpus);
+
+    /// <summary>True when the sandbox can be frozen between invocations.</summary>
+    public bool CanFreeze => freezerDirectory is not null;
+
+    /// <summary>Stops every process of the sandbox where it is (cgroup freezer): nothing runs until <see cref="Thaw"/>.</summary>
+    public void Freeze() => SetFrozen(true);
+
+    public void Thaw() => SetFrozen(false);
+
+    private void SetFrozen(bool frozen)
+    {
+        if (freezerDirectory is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (layout == CgroupLayout.V2)
+            {
+                File.WriteAllText(Path.Combine(freezerDirectory, "cgroup.freeze"), frozen ? "1" : "0");
+            }
+            else
+            {
+                File.WriteAllText(Path.Combine(freezerDirectory, "freezer.state"), frozen ? "FROZEN" : "THAWED");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Gone already (the sandbox is being removed): nothing left to freeze or thaw.
+        }
+    }
+
     public void Add(int pid)
     {
         var text = pid.ToString(CultureInfo.InvariantCulture);
@@ -281,6 +434,8 @@ public sealed class SandboxCgroup(IReadOnlyList<string> directories, string memo
     /// <summary>Kills every process left in the cgroup and removes it.</summary>
     public void Destroy()
     {
+        // A frozen v1 process takes a SIGKILL only once thawed.
+        Thaw();
         foreach (var dir in directories)
         {
             for (var attempt = 0; attempt < 50; attempt++)

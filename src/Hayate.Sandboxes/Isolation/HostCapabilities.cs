@@ -17,6 +17,18 @@ public sealed class HostCapabilities
     /// <summary>True when each sandbox gets its own network namespace with the Runtime API at 127.0.0.1:9001.</summary>
     public bool PrivateNetwork { get; private init; }
 
+    /// <summary>The host uids sandboxes run as (the server is root); null when they run as the server's own user.</summary>
+    public SandboxUsers? Users { get; private init; }
+
+    /// <summary>setpriv, which switches to a sandbox's uid (and sets no_new_privs) before bubblewrap runs.</summary>
+    public string? Setpriv { get; private init; }
+
+    /// <summary>bubblewrap can forbid user namespaces inside the sandbox (--disable-userns, 0.8 and later).</summary>
+    public bool DisableUserns { get; private init; }
+
+    /// <summary>The seccomp filter as BPF for bubblewrap's --seccomp; null when libseccomp is missing.</summary>
+    public byte[]? Seccomp { get; private init; }
+
     public required Cgroups Cgroups { get; init; }
     public required string RuntimesDirectory { get; init; }
 
@@ -58,6 +70,36 @@ public sealed class HostCapabilities
         if (bwrap is not null && !isRoot)
         {
             warnings.Add("not running as root: sandboxes share the host network (the Runtime API listens on a loopback port per sandbox)");
+        }
+
+        string? setpriv = null;
+        SandboxUsers? users = null;
+        var disableUserns = false;
+        byte[]? seccomp = null;
+        if (bwrap is not null)
+        {
+            disableUserns = BwrapVersion(bwrap) >= new Version(0, 8);
+            if (!disableUserns)
+            {
+                warnings.Add("bubblewrap is older than 0.8: functions are kept out of nested user namespaces by seccomp alone (no --disable-userns)");
+            }
+
+            seccomp = SeccompProfile.Bpf;
+            if (seccomp is null)
+            {
+                warnings.Add($"libseccomp could not be used ({SeccompProfile.Problem}): NO system-call filter; install libseccomp2");
+            }
+
+            if (isRoot)
+            {
+                setpriv = FindFirst("/usr/bin/setpriv", "/bin/setpriv") ?? FindExecutable("setpriv");
+                if (setpriv is null)
+                {
+                    throw new InvalidOperationException("running as root, sandboxes must switch to an unprivileged uid, and setpriv (util-linux) is not installed: apt-get install util-linux");
+                }
+
+                users = new SandboxUsers(options.UidRangeStart, options.UidRangeSize);
+            }
         }
 
         var cgroups = Cgroups.Detect("hayate");
@@ -110,6 +152,10 @@ public sealed class HostCapabilities
         {
             Bwrap = bwrap,
             PrivateNetwork = privateNetwork,
+            Users = users,
+            Setpriv = setpriv,
+            DisableUserns = disableUserns,
+            Seccomp = seccomp,
             Cgroups = cgroups,
             RuntimesDirectory = runtimes,
             PythonPrecompiled = precompiled,
@@ -125,6 +171,10 @@ public sealed class HostCapabilities
     {
         Bwrap = Bwrap,
         PrivateNetwork = PrivateNetwork,
+        Users = Users,
+        Setpriv = Setpriv,
+        DisableUserns = DisableUserns,
+        Seccomp = Seccomp,
         Cgroups = cgroups,
         RuntimesDirectory = RuntimesDirectory,
         PythonPrecompiled = PythonPrecompiled,
@@ -139,9 +189,12 @@ public sealed class HostCapabilities
     {
         yield return Bwrap is null
             ? "isolation: none (plain processes)"
-            : $"isolation: bubblewrap ({Bwrap}): user, pid, mount, ipc, uts{(PrivateNetwork ? ", net" : "")} namespaces; read-only /usr and /var/task; private /tmp";
+            : $"isolation: bubblewrap ({Bwrap}): user, pid, mount, ipc, uts, cgroup{(PrivateNetwork ? ", net" : "")} namespaces; read-only root, /tmp the only writable place"
+                + (DisableUserns ? "; no nested user namespaces" : "")
+                + (Seccomp is null ? "; NO seccomp filter" : "; seccomp filter")
+                + (Users is null ? "; as the server's own user" : $"; each sandbox as its own host uid from {Users.FirstUid}");
         yield return Cgroups.Enabled
-            ? $"cgroups: {Cgroups.Layout.ToString().ToLowerInvariant()}: memory limit = MemorySize, pids limit, cpu weight by memory"
+            ? $"cgroups: {Cgroups.Layout.ToString().ToLowerInvariant()}: memory limit = MemorySize, pids limit, CPU by memory{(Cgroups.CanFreeze ? ", frozen between invocations" : "")}"
             : "cgroups: off";
         yield return $"runtimes: python={Python ?? "missing"}{(PythonPrecompiled ? " (bootstrap precompiled)" : "")} node={Node ?? "missing"} bootstraps={RuntimesDirectory}";
     }
@@ -154,6 +207,22 @@ public sealed class HostCapabilities
     };
 
     private static string? FindFirst(params string[] paths) => paths.FirstOrDefault(File.Exists);
+
+    /// <summary>What `bwrap --version` says ("bubblewrap 0.8.0"); 0.0 when it says nothing readable.</summary>
+    private static Version BwrapVersion(string bwrap)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(bwrap, "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
+            var text = process.StandardOutput.ReadToEnd().Trim();
+            process.WaitForExit(5000);
+            return Version.TryParse(text.Split(' ').LastOrDefault(), out var version) ? version : new Version(0, 0);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return new Version(0, 0);
+        }
+    }
 
     private static string? FindExecutable(string name)
     {

@@ -23,6 +23,18 @@ public sealed record SandboxOptions
     /// <summary>Where the bootstraps are staged and compiled at start (the data directory's runtime/); null runs them in place.</summary>
     public string? StagingDirectory { get; set; }
 
+    /// <summary>"quota": CPU follows memory as a hard quota (1,769 MB = one vCPU), as on Lambda; "shared": weights only, so an idle host lends every core.</summary>
+    public string Cpu { get; set; } = "quota";
+
+    /// <summary>How long a sandbox may stay idle before it is frozen (cgroup freezer) until its next invocation; zero freezes at once.</summary>
+    public TimeSpan FreezeAfter { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The first host uid sandboxes run as when the server is root (each live sandbox has its own).</summary>
+    public int UidRangeStart { get; set; } = 1_600_000_000;
+
+    /// <summary>How many uids from <see cref="UidRangeStart"/> are the sandboxes' (at most this many sandboxes at once).</summary>
+    public int UidRangeSize { get; set; } = 65_536;
+
     public string? PythonPath { get; set; }
     public string? NodePath { get; set; }
 }
@@ -38,6 +50,16 @@ internal sealed class SandboxOptionsValidator : IValidateOptions<SandboxOptions>
             problems.Add($"Sandboxes:Isolation {options.Isolation}: must be auto, bwrap or process");
         }
 
+        if (options.Cpu is not ("quota" or "shared"))
+        {
+            problems.Add($"Sandboxes:Cpu {options.Cpu}: must be quota or shared");
+        }
+
+        if (options.FreezeAfter < TimeSpan.Zero)
+        {
+            problems.Add($"Sandboxes:FreezeAfter {options.FreezeAfter.TotalSeconds}: must be 0 seconds or more");
+        }
+
         if (options.IdleTimeout <= TimeSpan.Zero)
         {
             problems.Add($"Sandboxes:IdleTimeout {options.IdleTimeout.TotalSeconds}: must be more than 0 seconds");
@@ -46,6 +68,11 @@ internal sealed class SandboxOptionsValidator : IValidateOptions<SandboxOptions>
         if (options.InitTimeout <= TimeSpan.Zero)
         {
             problems.Add($"Sandboxes:InitTimeout {options.InitTimeout.TotalSeconds}: must be more than 0 seconds");
+        }
+
+        if (options.UidRangeStart < 1000 || (long)options.UidRangeStart + options.UidRangeSize > int.MaxValue || options.UidRangeSize < 1)
+        {
+            problems.Add($"Sandboxes:UidRangeStart {options.UidRangeStart}: the range of sandbox uids must lie between 1000 and {int.MaxValue}, and hold at least one");
         }
 
         if (options.MaxProcesses < 1)

@@ -9,7 +9,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Hayate.Sandboxes.Isolation;
 
 /// <summary>A started sandbox process: its output socket, its Runtime API listener and its cgroup.</summary>
-internal sealed record LaunchedProcess(Process Process, Socket Output, Socket Listener, SandboxCgroup? Cgroup, LaunchTimings Timings);
+internal sealed record LaunchedProcess(Process Process, Socket Output, Socket Listener, SandboxCgroup? Cgroup, LaunchTimings Timings, SandboxUsers.Lease? User);
 
 /// <summary>Where a cold start's time went before the runtime itself ran, in milliseconds.</summary>
 public readonly record struct LaunchTimings(double Spawn, double Namespaces, double Setup);
@@ -30,7 +30,8 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         var command = Command(spec);
         // Every descriptor and resource is made inside the try, so that a failure at any step
         // (a cgroup that cannot be made, a listener that cannot bind) closes what came before it.
-        int outputTheirs = -1, blockRead = -1, blockWrite = -1, infoRead = -1, infoWrite = -1;
+        int outputTheirs = -1, blockRead = -1, blockWrite = -1, infoRead = -1, infoWrite = -1, argsRead = -1, seccompRead = -1;
+        SandboxUsers.Lease? user = null;
         Socket? output = null;
         SandboxCgroup? cgroup = null;
         Socket? listener = null;
@@ -43,9 +44,15 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             if (host.Bwrap is not null)
             {
                 (infoRead, infoWrite) = Native.Pipe();
+                if (host.Seccomp is { } filter)
+                {
+                    seccompRead = Native.PipeHolding(filter);
+                }
+
+                user = host.Users?.Take();
             }
 
-            cgroup = host.Cgroups.Create("sbx-" + sandboxId, spec.MemorySize, options.MaxProcesses);
+            cgroup = host.Cgroups.Create("sbx-" + sandboxId, spec.MemorySize, options.MaxProcesses, cpuQuota: options.Cpu == "quota", initBoost: !provisioned);
             if (!host.PrivateNetwork)
             {
                 listener = ListenOnHost();
@@ -68,16 +75,29 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             }
 
             // bash -c SCRIPT sh ARGV…: stdin from /dev/null, stdout and stderr into our socket, then exec.
+            // As root: at most MaxProcesses tasks for the sandbox's own uid, then setpriv switches to
+            // it (no_new_privs, no groups) and bubblewrap runs as that user. bubblewrap's options
+            // come through a pipe (--args), so /proc/1/cmdline inside shows no host path.
             var wait = host.Bwrap is null ? $"read _ <&{blockRead}; " : "";
+            var limit = user is null ? "" : $"ulimit -u {options.MaxProcesses.ToString(CultureInfo.InvariantCulture)}; ";
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($"{wait}exec \"$@\" </dev/null >&{outputTheirs} 2>&{outputTheirs} {outputTheirs}>&-" + (host.Bwrap is null ? $" {blockRead}<&-" : ""));
+            start.ArgumentList.Add($"{wait}{limit}exec \"$@\" </dev/null >&{outputTheirs} 2>&{outputTheirs} {outputTheirs}>&-" + (host.Bwrap is null ? $" {blockRead}<&-" : ""));
             start.ArgumentList.Add("sh");
             if (host.Bwrap is not null)
             {
-                foreach (var arg in BwrapArguments(spec, infoWrite, blockRead))
+                if (user is not null)
                 {
-                    start.ArgumentList.Add(arg);
+                    var uid = user.Uid.ToString(CultureInfo.InvariantCulture);
+                    foreach (var arg in new[] { host.Setpriv!, $"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--no-new-privs", "--" })
+                    {
+                        start.ArgumentList.Add(arg);
+                    }
                 }
+
+                argsRead = Native.PipeHolding(Encoding.UTF8.GetBytes(string.Concat(BwrapOptions(spec, infoWrite, blockRead, seccompRead).Select(a => a + "\0"))));
+                start.ArgumentList.Add(host.Bwrap);
+                start.ArgumentList.Add("--args");
+                start.ArgumentList.Add(argsRead.ToString(CultureInfo.InvariantCulture));
             }
 
             foreach (var arg in command)
@@ -88,11 +108,12 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             process = await SpawnThread.StartAsync(() =>
             {
                 // Only the descriptors the child needs are inheritable, and only while it is being started.
-                Native.SetInheritable(outputTheirs, true);
-                Native.SetInheritable(blockRead, true);
-                if (infoWrite >= 0)
+                foreach (var fd in new[] { outputTheirs, blockRead, infoWrite, argsRead, seccompRead })
                 {
-                    Native.SetInheritable(infoWrite, true);
+                    if (fd >= 0)
+                    {
+                        Native.SetInheritable(fd, true);
+                    }
                 }
 
                 try
@@ -132,10 +153,13 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 Stopwatch.GetElapsedTime(began, spawned).TotalMilliseconds,
                 Stopwatch.GetElapsedTime(spawned, namespaces).TotalMilliseconds,
                 Stopwatch.GetElapsedTime(namespaces).TotalMilliseconds);
-            return new LaunchedProcess(process, output, listener!, cgroup, timings);
+            return new LaunchedProcess(process, output, listener!, cgroup, timings, user);
         }
-        catch (SandboxStartException ex) when (process is not null)
+        catch (Exception failure) when (process is not null && failure is SandboxStartException or IOException)
         {
+            // bubblewrap reports the child before it sets up the mounts: when one fails the child is
+            // gone by the time we enter its namespace or cgroup. Either way, say what it said.
+            var ex = failure as SandboxStartException ?? new SandboxStartException("Runtime.Unknown", "the sandbox exited while it was being set up");
             // bubblewrap says why it failed on its stderr, which is our output socket.
             await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             var said = ReadAvailable(output!).Trim();
@@ -159,6 +183,8 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             Close(ref outputTheirs);
             Close(ref blockRead);
             Close(ref infoWrite);
+            Close(ref argsRead);
+            Close(ref seccompRead);
         }
 
         void Cleanup()
@@ -175,6 +201,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             output?.Dispose();
             listener?.Dispose();
             cgroup?.Destroy();
+            user?.Dispose();
         }
     }
 
@@ -243,12 +270,17 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         return shown;
     }
 
-    private List<string> BwrapArguments(SandboxSpec spec, int infoFd, int blockFd)
+    /// <summary>
+    /// bubblewrap's options (everything but the command): the namespaces, a read-only root with
+    /// /usr, the code, the layers and the runtime bound read-only, /tmp the one writable place
+    /// (a tmpfs of EphemeralStorage), a read-only /dev without /dev/shm, no /sys, no nested user
+    /// namespaces, and the seccomp filter.
+    /// </summary>
+    private List<string> BwrapOptions(SandboxSpec spec, int infoFd, int blockFd, int seccompFd)
     {
         var args = new List<string>
         {
-            host.Bwrap!,
-            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--uid", "993", "--gid", "990", "--hostname", "sandbox",
             "--info-fd", infoFd.ToString(CultureInfo.InvariantCulture),
@@ -258,6 +290,16 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         if (host.PrivateNetwork)
         {
             args.Add("--unshare-net");
+        }
+
+        if (host.DisableUserns)
+        {
+            args.Add("--disable-userns");
+        }
+
+        if (seccompFd >= 0)
+        {
+            args.AddRange(["--seccomp", seccompFd.ToString(CultureInfo.InvariantCulture)]);
         }
 
         foreach (var top in new[] { "bin", "sbin", "lib", "lib32", "lib64", "libx32" })
@@ -286,6 +328,12 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             args.AddRange(["--ro-bind-try", etc, etc]);
         }
 
+        // Lambda's own accounts, not the host's: the function runs as sbx_user1051 (993).
+        foreach (var etc in new[] { "passwd", "group" })
+        {
+            args.AddRange(["--ro-bind-try", Path.Combine(host.RuntimesDirectory, "etc", etc), "/etc/" + etc]);
+        }
+
         foreach (var dir in host.ExtraReadOnlyDirectories)
         {
             args.AddRange(["--ro-bind", dir, dir]);
@@ -295,12 +343,13 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         args.AddRange([
             "--proc", "/proc",
             "--dev", "/dev",
+            "--remount-ro", "/dev",
             "--size", tmpBytes, "--perms", "1777", "--tmpfs", "/tmp",
             "--ro-bind", spec.CodeDirectory, "/var/task",
             "--ro-bind", host.RuntimesDirectory, "/var/runtime",
             .. (spec.OptDirectory is null ? ["--dir", "/opt"] : (string[])["--ro-bind", spec.OptDirectory, "/opt"]),
+            "--remount-ro", "/",
             "--chdir", "/var/task",
-            "--",
         ]);
         return args;
     }
@@ -308,7 +357,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
     private static readonly string[] EtcFiles =
     [
         "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/ssl", "/etc/ca-certificates",
-        "/etc/pki", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/localtime", "/etc/passwd", "/etc/group",
+        "/etc/pki", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/localtime",
         "/etc/mime.types", "/etc/python3", "/etc/python3.11",
     ];
 

@@ -49,6 +49,40 @@ internal static partial class Native
         return (fds[0], fds[1]);
     }
 
+    /// <summary>
+    /// The read end of a pipe that already holds <paramref name="data"/> and whose write end is closed:
+    /// a child reads it to the end (bubblewrap's --args, --seccomp). The data must fit the pipe (64 KiB).
+    /// </summary>
+    public static int PipeHolding(ReadOnlySpan<byte> data)
+    {
+        var (read, write) = Pipe();
+        try
+        {
+            var done = 0;
+            while (done < data.Length)
+            {
+                var written = Native.write(write, data[done..], data.Length - done);
+                if (written <= 0)
+                {
+                    throw new IOException($"writing to a pipe failed: errno {Marshal.GetLastPInvokeError()}");
+                }
+
+                done += (int)written;
+            }
+        }
+        catch
+        {
+            close(read);
+            throw;
+        }
+        finally
+        {
+            close(write);
+        }
+
+        return read;
+    }
+
     /// <summary>A connected pair of stream sockets, both close-on-exec.</summary>
     public static (int Ours, int Theirs) SocketPair()
     {

@@ -30,12 +30,30 @@ public static class RuntimeFiles
             File.Copy(file, destination);
         }
 
+        // Lambda's accounts for /etc inside the sandbox: the function is sbx_user1051 (993:990).
+        Directory.CreateDirectory(Path.Combine(target, "etc"));
+        File.WriteAllText(Path.Combine(target, "etc", "passwd"), "root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:993:990::/home/sbx_user1051:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n");
+        File.WriteAllText(Path.Combine(target, "etc", "group"), "root:x:0:\nsbx_user1051:x:990:\nnobody:x:65534:\n");
+
+        SandboxMounts.MakeReadable(target, files: true);
         var script = Path.Combine(target, "python", "bootstrap.py");
         if (python is null || !File.Exists(script))
         {
             return false;
         }
 
+        try
+        {
+            return Compile(python, script);
+        }
+        finally
+        {
+            SandboxMounts.MakeReadable(target, files: true);
+        }
+    }
+
+    private static bool Compile(string python, string script)
+    {
         var compile = new ProcessStartInfo(python) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         compile.ArgumentList.Add("-c");
         compile.ArgumentList.Add("import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)");

@@ -45,6 +45,7 @@ public static class HayateCli
         var data = new Option<string>("--data", "-d") { Description = "Data directory: the SQLite database, code packages and logs.", DefaultValueFactory = _ => server.DataDirectory };
         var idle = new Option<double>("--idle-timeout") { Description = "Seconds an idle sandbox stays warm before it is stopped.", DefaultValueFactory = _ => sandboxes.IdleTimeout.TotalSeconds };
         var isolation = new Option<string>("--isolation") { Description = "auto (bubblewrap when installed), bwrap (require it) or process (no isolation).", DefaultValueFactory = _ => sandboxes.Isolation };
+        var cpu = new Option<string>("--cpu") { Description = "quota: a function's CPU follows its memory as on Lambda (1,769 MB = one vCPU, inits run on at least one); shared: CPU weights only, an idle host lends every core (development machines).", DefaultValueFactory = _ => sandboxes.Cpu };
         var concurrency = new Option<int>("--concurrency") { Description = "Account concurrency limit: invocations running at once.", DefaultValueFactory = _ => lambda.ConcurrencyLimit };
         var region = new Option<string>("--region") { Description = "Region used in ARNs.", DefaultValueFactory = _ => account.Region };
         var masterKeyFile = new Option<string?>("--master-key-file") { Description = "File holding the 256-bit master key that encrypts KMS key material at rest (32 raw bytes or their base64). Default: DATA/master.key, created on first start readable by its owner only." };
@@ -52,7 +53,7 @@ public static class HayateCli
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log sandbox starts and stops and other debug detail to stderr." };
         var command = new Command("serve", $"Run the Hayate server (Lambda API on http://HOST:PORT). {ExitCodes}")
         {
-            host, port, data, idle, isolation, concurrency, region, asyncRetryDelay, verbose, masterKeyFile,
+            host, port, data, idle, isolation, cpu, concurrency, region, asyncRetryDelay, verbose, masterKeyFile,
         };
         // Each flag and the setting it sets; problems found in a setting are reported under its flag.
         var flags = new (Option Option, string Key, Func<ParseResult, string?> Value)[]
@@ -63,6 +64,7 @@ public static class HayateCli
             (verbose, "Server:Verbose", p => p.GetValue(verbose) ? "true" : "false"),
             (idle, "Sandboxes:IdleTimeout", p => Seconds(p.GetValue(idle))),
             (isolation, "Sandboxes:Isolation", p => p.GetValue(isolation)),
+            (cpu, "Sandboxes:Cpu", p => p.GetValue(cpu)),
             (concurrency, "Lambda:ConcurrencyLimit", p => Invariant(p.GetValue(concurrency))),
             (asyncRetryDelay, "Lambda:Async:FirstRetryDelay", p => Seconds(p.GetValue(asyncRetryDelay))),
             (region, "Account:Region", p => p.GetValue(region)),

@@ -34,6 +34,8 @@ public static class HayateServer
             ContentRootPath = AppContext.BaseDirectory,
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
+        // Settings from HAYATE_Section__Key environment variables, then the command line's flags over them.
+        builder.Configuration.AddEnvironmentVariables("HAYATE_");
         builder.Configuration.AddInMemoryCollection(settings);
 
         // The server's own settings are needed before there is a container: the port and the data directory.
@@ -71,8 +73,11 @@ public static class HayateServer
             .AddSqs()
             .AddKinesis()
             .AddLambda();
-        // The bootstraps are staged (and python's precompiled) in the data directory unless told otherwise.
-        builder.Services.PostConfigure<SandboxOptions>(o => o.StagingDirectory ??= Path.Combine(data, "runtime"));
+        // What sandboxes mount (code, layers, the bootstraps, staged and python's precompiled) lives
+        // where their own uids can reach it: the data directory, or a directory of /var/tmp.
+        var mounts = SandboxMounts.For(data);
+        builder.Services.AddSingleton(mounts);
+        builder.Services.PostConfigure<SandboxOptions>(o => o.StagingDirectory ??= mounts.Runtimes);
 
         var app = builder.Build();
         // Every setting of every service checked at once, before anything is touched.
@@ -110,6 +115,11 @@ public static class HayateServer
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Console.Error.WriteLine($"hayate: listening on {address}");
         Console.Error.WriteLine($"hayate: data in {data}");
+        if (mounts.Root != data)
+        {
+            Console.Error.WriteLine($"hayate: sandboxes cannot reach into {data} as their own users: code, layers and runtimes they mount are kept in {mounts.Root}");
+        }
+
         var sandboxes = app.Services.GetRequiredService<SandboxOptions>();
         var lambda = app.Services.GetRequiredService<IOptions<LambdaOptions>>().Value;
         Console.Error.WriteLine(FormattableString.Invariant(
