@@ -508,16 +508,20 @@ def _setup_logging(logging):
     root.addHandler(handler)
 
 
-class _LoggingImportHook:
-    """Meta-path finder that only watches for ``logging``: it lets the normal
-    finders locate the module and runs our setup right after the module has
-    executed, then removes itself. Costs nothing if logging is never used."""
+class _AfterImportHook:
+    """Meta-path finder that only watches for one module: it lets the normal
+    finders locate the module and runs ``setup(module)`` right after the module
+    has executed, then removes itself. Costs nothing if the module is never
+    imported."""
 
-    busy = False
-    done = False
+    def __init__(self, name, setup):
+        self.name = name
+        self.setup = setup
+        self.busy = False
+        self.done = False
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "logging" or self.busy or self.done:
+        if fullname != self.name or self.busy or self.done:
             return None
         self.busy = True
         try:
@@ -551,7 +555,7 @@ class _LoggingImportHook:
                 except ValueError:
                     pass
                 try:
-                    _setup_logging(module)
+                    hook.setup(module)
                 except Exception:
                     pass
 
@@ -560,6 +564,34 @@ class _LoggingImportHook:
         except (AttributeError, TypeError):  # pragma: no cover - exotic loader
             pass
         return spec
+
+
+def _endpoint_from_environment(session_module):
+    """botocore 1.31 and later send every client to $AWS_ENDPOINT_URL, where
+    Hayate's API is forwarded into the sandbox; older ones (Debian 12 has 1.29)
+    ignore it. For those, a client made without an endpoint_url gets that one,
+    so that boto3.client("sqs") reaches Hayate without configuration."""
+    url = _environ.get("AWS_ENDPOINT_URL")
+    if not url:
+        return
+    try:
+        import botocore
+
+        version = tuple(int(part) for part in botocore.__version__.split(".")[:2])
+    except Exception:
+        return
+    if version >= (1, 31):
+        return
+    session_class = session_module.Session
+    create_client = session_class.create_client
+
+    def create_client_at_endpoint(self, *args, **kwargs):
+        # endpoint_url is create_client's sixth parameter after self
+        if len(args) < 6 and kwargs.get("endpoint_url") is None:
+            kwargs["endpoint_url"] = _environ.get("AWS_ENDPOINT_URL") or None
+        return create_client(self, *args, **kwargs)
+
+    session_class.create_client = create_client_at_endpoint
 
 
 # ---------------------------------------------------------------------------
@@ -672,10 +704,11 @@ def main():
     task_root = _environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
     _setup_sys_path(task_root)
 
-    if "logging" in sys.modules:
-        _setup_logging(sys.modules["logging"])
-    else:
-        sys.meta_path.insert(0, _LoggingImportHook())
+    for name, setup in (("logging", _setup_logging), ("botocore.session", _endpoint_from_environment)):
+        if name in sys.modules:
+            setup(sys.modules[name])
+        else:
+            sys.meta_path.insert(0, _AfterImportHook(name, setup))
 
     # ---- init: import the function's module ------------------------------
     handler_name = _environ.get("_HANDLER", "")

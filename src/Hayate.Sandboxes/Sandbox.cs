@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using Hayate.Sandboxes.Isolation;
+using Hayate.Sandboxes.Networking;
 using Hayate.Sandboxes.Pooling;
 using Hayate.Sandboxes.RuntimeApi;
 using Microsoft.Extensions.Logging;
@@ -21,6 +22,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
     private readonly Socket _output;
     private readonly SandboxCgroup? _cgroup;
     private readonly SandboxUsers.Lease? _user;
+    private readonly SandboxNetwork? _network;
     private readonly RuntimeApiServer _runtimeApi;
     private readonly TimeProvider _time;
     private readonly SandboxOptions _options;
@@ -52,6 +54,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
         _output = launched.Output;
         _cgroup = launched.Cgroup;
         _user = launched.User;
+        _network = launched.Network;
         _time = time;
         _options = options;
         _startedAt = startedAt;
@@ -548,6 +551,7 @@ public sealed class Sandbox : IRuntimeApiHandler, IPooledSandbox
 
         _process.Dispose();
         _stopping.Dispose();
+        _network?.Dispose();
         // Only now, with every process of the sandbox gone, may another sandbox have its uid.
         _user?.Dispose();
     }
@@ -600,10 +604,18 @@ internal sealed record ErrorBody(
 internal sealed partial class SandboxJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>Starts real sandboxes: bubblewrap (or plain) processes with their own Runtime API.</summary>
-public sealed class ProcessSandboxLauncher(HostCapabilities host, SandboxOptions options, TimeProvider time, ILogger<Sandbox> logger) : ISandboxLauncher
+public sealed class ProcessSandboxLauncher(HostCapabilities host, SandboxOptions options, SandboxNetworks networks, ApiEndpoint endpoint, TimeProvider time, ILogger<Sandbox> logger) : ISandboxLauncher
 {
-    private readonly Launcher _launcher = new(host, options);
+    private readonly Launcher _launcher = new(host, options, networks, endpoint, logger);
 
     public async Task<IPooledSandbox> StartAsync(SandboxSpec spec, bool provisioned, CancellationToken cancellationToken) =>
         await Sandbox.StartAsync(spec, _launcher, time, options, logger, provisioned, cancellationToken);
+
+    /// <summary>
+    /// Starts one sandbox that tries to write a global sysctl and to make a nested user namespace;
+    /// the problems found (none when the sandbox holds). Only meaningful with bubblewrap: plain
+    /// processes hold nothing.
+    /// </summary>
+    public Task<IReadOnlyList<string>> SelfTestAsync(CancellationToken cancellationToken) =>
+        SandboxSelfTest.RunAsync(_launcher, Path.Combine(options.StagingDirectory ?? Path.GetTempPath(), "self-test"), cancellationToken);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Hayate.Testing;
 
 namespace Hayate.IntegrationTests;
@@ -254,6 +255,58 @@ public sealed class EscapeTests(SharedServer shared)
 
         Assert.Equal(200, result.Status);
         Assert.Equal("400", result.Body);
+    }
+
+    [Fact]
+    public async Task AnotherFunction_CodeEnvironmentAndTmp_AreOutOfReach_WhileItRuns()
+    {
+        RequireHardenedSandbox();
+        var victim = Names.New("esc-victim");
+        var thief = Names.New("esc-thief");
+        var secret = "s3cr3t-" + Guid.NewGuid().ToString("N");
+        await shared.CreateFunctionAsync(victim, "python3.12", "app.handler", Zip.Of(("app.py", $$"""
+            import time
+            MARKER = '{{secret}}'
+            def handler(event, context):
+                open('/tmp/victim-secret', 'w').write(MARKER)
+                time.sleep(4)
+                return 'done'
+            """)), timeout: 30, environment: new Dictionary<string, string> { ["VICTIM_SECRET"] = secret });
+        await shared.CreateFunctionAsync(thief, "python3.12", "app.handler", Zip.Of(("app.py", """
+            import os
+            def read(path):
+                try:
+                    return open(path, errors='replace').read()
+                except OSError as e:
+                    return type(e).__name__
+            def handler(event, context):
+                found = []
+                for pid in [p for p in os.listdir('/proc') if p.isdigit()]:
+                    if event['secret'] in read(f'/proc/{pid}/environ') + read(f'/proc/{pid}/cmdline'):
+                        found.append('environ of ' + pid)
+                for path in ['/tmp/victim-secret'] + event['host_paths']:
+                    if event['secret'] in read(path):
+                        found.append(path)
+                return {'found': found, 'task': sorted(os.listdir('/var/task')), 'tmp': sorted(os.listdir('/tmp')),
+                        'host_paths': {p: os.path.exists(p) for p in event['host_paths']}}
+            """)), timeout: 30);
+
+        var running = shared.InvokeAsync(victim);
+        await Task.Delay(TimeSpan.FromSeconds(1.5), TestContext.Current.CancellationToken);
+        // Where the victim's code and the server's data are on the host: the thief must see none of it.
+        var roots = new[] { shared.Server.DataDirectory }.Concat(Directory.Exists("/var/tmp") ? Directory.EnumerateDirectories("/var/tmp", "hayate-*") : []);
+        var code = roots.SelectMany(r => Directory.EnumerateFiles(r, "app.py", SearchOption.AllDirectories))
+            .First(f => File.ReadAllText(f).Contains(secret, StringComparison.Ordinal));
+        var hostPaths = new JsonArray(code, shared.Server.DataDirectory, Path.Combine(shared.Server.DataDirectory, "hayate.db"));
+        var stolen = await shared.InvokeAsync(thief, new JsonObject { ["secret"] = secret, ["host_paths"] = hostPaths }.ToJsonString());
+
+        Assert.Equal("\"done\"", (await running).Body);
+        Assert.True(stolen.Status == 200 && stolen.FunctionError is null, stolen.Body);
+        var json = stolen.Json!;
+        Assert.Equal("[]", json["found"]!.ToJsonString());
+        Assert.Equal("[\"app.py\"]", json["task"]!.ToJsonString());
+        Assert.DoesNotContain("victim-secret", json["tmp"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.All(json["host_paths"]!.AsObject(), p => Assert.False(p.Value!.GetValue<bool>(), $"{p.Key} is visible in another function's sandbox"));
     }
 
     private static void RequireHardenedSandbox() =>

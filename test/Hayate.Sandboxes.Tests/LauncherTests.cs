@@ -1,4 +1,6 @@
 using Hayate.Sandboxes.Isolation;
+using Hayate.Sandboxes.Networking;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Hayate.Sandboxes.Tests;
 
@@ -24,7 +26,7 @@ public sealed class LauncherTests : IDisposable
         var cgroups = Cgroups.Detect("hayate", cgroupfs);
         Assert.True(cgroups.Enabled, cgroups.Problem);
         var options = new SandboxOptions { Isolation = "process" };
-        var launcher = new Launcher(HostCapabilities.Detect(options).WithCgroups(cgroups), options);
+        var launcher = new Launcher(HostCapabilities.Detect(options).WithCgroups(cgroups), options, networks: null, new ApiEndpoint(), NullLogger.Instance);
         var spec = Spec();
         for (var i = 0; i < 3; i++)
         {

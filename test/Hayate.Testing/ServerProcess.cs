@@ -102,7 +102,8 @@ public sealed class ServerProcess : IAsyncDisposable
         server._process.Start();
         server._process.BeginErrorReadLine();
         server._process.BeginOutputReadLine();
-        server.Endpoint = await server._listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // A server on every address (--host 0.0.0.0) is reached at the loopback.
+        server.Endpoint = (await server._listening.Task.WaitAsync(TimeSpan.FromSeconds(60))).Replace("//0.0.0.0:", "//127.0.0.1:", StringComparison.Ordinal);
         await server._ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
         return server;
     }

@@ -23,7 +23,20 @@ public sealed class SharedServer : IAsyncLifetime
     {
         // A short idle timeout so the reaping test does not wait long (warm reuse is checked back to
         // back), and asynchronous retries after 1 s and 2 s rather than Lambda's minutes.
-        Server = await ServerProcess.StartAsync(null, "--idle-timeout", "20", "--async-retry-delay", "1");
+        Attach(await ServerProcess.StartAsync(null, "--idle-timeout", "20", "--async-retry-delay", "1"));
+    }
+
+    /// <summary>A server of a test's own, started with <paramref name="args"/>, driven as the shared one is; dispose it.</summary>
+    public static async Task<SharedServer> StartOwnAsync(params string[] args)
+    {
+        var own = new SharedServer();
+        own.Attach(await ServerProcess.StartAsync(null, args));
+        return own;
+    }
+
+    private void Attach(ServerProcess server)
+    {
+        Server = server;
         Http = new HttpClient { BaseAddress = new Uri(Endpoint + "/"), Timeout = TimeSpan.FromMinutes(2) };
     }
 

@@ -14,8 +14,11 @@ public sealed class HostCapabilities
     /// <summary>Path of bwrap, or null when sandboxes run as plain processes.</summary>
     public string? Bwrap { get; private init; }
 
-    /// <summary>True when each sandbox gets its own network namespace with the Runtime API at 127.0.0.1:9001.</summary>
+    /// <summary>True when each sandbox gets its own network namespace (made by the server, as root) with the Runtime API at 127.0.0.1:9001.</summary>
     public bool PrivateNetwork { get; private init; }
+
+    /// <summary>Path of slirp4netns, which gives sandbox namespaces their way out; null when it is not installed.</summary>
+    public string? Slirp4netns { get; private init; }
 
     /// <summary>The host uids sandboxes run as (the server is root); null when they run as the server's own user.</summary>
     public SandboxUsers? Users { get; private init; }
@@ -69,7 +72,7 @@ public sealed class HostCapabilities
         var privateNetwork = bwrap is not null && isRoot;
         if (bwrap is not null && !isRoot)
         {
-            warnings.Add("not running as root: sandboxes share the host network (the Runtime API listens on a loopback port per sandbox)");
+            warnings.Add("not running as root: sandboxes share the host's network, with no egress rules (the Runtime API listens on a loopback port per sandbox)");
         }
 
         string? setpriv = null;
@@ -148,10 +151,12 @@ public sealed class HostCapabilities
             }
         }
 
+        var slirp = privateNetwork ? FindFirst("/usr/bin/slirp4netns") ?? FindExecutable("slirp4netns") : null;
         return new HostCapabilities
         {
             Bwrap = bwrap,
             PrivateNetwork = privateNetwork,
+            Slirp4netns = slirp,
             Users = users,
             Setpriv = setpriv,
             DisableUserns = disableUserns,
@@ -171,6 +176,7 @@ public sealed class HostCapabilities
     {
         Bwrap = Bwrap,
         PrivateNetwork = PrivateNetwork,
+        Slirp4netns = Slirp4netns,
         Users = Users,
         Setpriv = Setpriv,
         DisableUserns = DisableUserns,

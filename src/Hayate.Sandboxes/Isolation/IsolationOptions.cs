@@ -35,6 +35,12 @@ public sealed record SandboxOptions
     /// <summary>How many uids from <see cref="UidRangeStart"/> are the sandboxes' (at most this many sandboxes at once).</summary>
     public int UidRangeSize { get; set; } = 65_536;
 
+    /// <summary>"internet": a sandbox reaches the outside world (not this host, link-local or private ranges) as from Lambda; "none": only its own loopback.</summary>
+    public string Egress { get; set; } = "internet";
+
+    /// <summary>Ranges (CIDR) a sandbox may reach although they are private, link-local or this host's (--egress-allow).</summary>
+    public List<string> EgressAllow { get; set; } = [];
+
     public string? PythonPath { get; set; }
     public string? NodePath { get; set; }
 }
@@ -53,6 +59,19 @@ internal sealed class SandboxOptionsValidator : IValidateOptions<SandboxOptions>
         if (options.Cpu is not ("quota" or "shared"))
         {
             problems.Add($"Sandboxes:Cpu {options.Cpu}: must be quota or shared");
+        }
+
+        if (options.Egress is not ("internet" or "none"))
+        {
+            problems.Add($"Sandboxes:Egress {options.Egress}: must be internet or none");
+        }
+
+        foreach (var range in options.EgressAllow)
+        {
+            if (!Networking.EgressPolicy.TryParseRange(range, out _))
+            {
+                problems.Add($"Sandboxes:EgressAllow {range}: not an address or a range in CIDR form (the bits past the prefix zero), such as 192.168.1.5 or 10.1.0.0/16");
+            }
         }
 
         if (options.FreezeAfter < TimeSpan.Zero)

@@ -4,12 +4,14 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Hayate.Sandboxes.Networking;
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
 namespace Hayate.Sandboxes.Isolation;
 
-/// <summary>A started sandbox process: its output socket, its Runtime API listener and its cgroup.</summary>
-internal sealed record LaunchedProcess(Process Process, Socket Output, Socket Listener, SandboxCgroup? Cgroup, LaunchTimings Timings, SandboxUsers.Lease? User);
+/// <summary>A started sandbox process: its output socket, its Runtime API listener, its cgroup, host uid and network namespace.</summary>
+internal sealed record LaunchedProcess(Process Process, Socket Output, Socket Listener, SandboxCgroup? Cgroup, LaunchTimings Timings, SandboxUsers.Lease? User, SandboxNetwork? Network);
 
 /// <summary>Where a cold start's time went before the runtime itself ran, in milliseconds.</summary>
 public readonly record struct LaunchTimings(double Spawn, double Namespaces, double Setup);
@@ -18,11 +20,16 @@ public readonly record struct LaunchTimings(double Spawn, double Namespaces, dou
 /// Starts one sandbox. The .NET process never forks or unshares itself: it starts bash with
 /// Process.Start (vfork), bash wires the inherited descriptors and execs bubblewrap, bubblewrap builds
 /// the namespaces, reports the child's pid on --info-fd and waits on --block-fd while we put the
-/// child in its cgroup and open the Runtime API socket inside its network namespace.
+/// child in its cgroup. As root, bash starts inside a network namespace made ahead of time
+/// (<see cref="SandboxNetworks"/>), with the Runtime API already listening at 127.0.0.1:9001.
 /// </summary>
-internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
+internal sealed class Launcher(HostCapabilities host, SandboxOptions options, SandboxNetworks? networks, ApiEndpoint endpoint, ILogger logger)
 {
-    public const int RuntimeApiPort = 9001;
+    /// <summary>The forwarded Hayate API inside a sandbox's own namespace.</summary>
+    private static readonly string ForwardedApi = $"http://127.0.0.1:{SandboxNetwork.ApiPort}";
+
+    /// <summary>The server's own network namespace, where the spawning thread returns after each start.</summary>
+    private static readonly Lazy<SafeFileHandle> HostNamespace = new(() => File.OpenHandle("/proc/self/ns/net"));
 
     public async Task<LaunchedProcess> LaunchAsync(SandboxSpec spec, string sandboxId, string logStream, bool provisioned, CancellationToken cancellationToken)
     {
@@ -34,6 +41,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         SandboxUsers.Lease? user = null;
         Socket? output = null;
         SandboxCgroup? cgroup = null;
+        SandboxNetwork? network = null;
         Socket? listener = null;
         Process? process = null;
         try
@@ -53,18 +61,21 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             }
 
             cgroup = host.Cgroups.Create("sbx-" + sandboxId, spec.MemorySize, options.MaxProcesses, cpuQuota: options.Cpu == "quota", initBoost: !provisioned);
-            if (!host.PrivateNetwork)
+            if (host.PrivateNetwork)
+            {
+                network = await (networks ?? throw new InvalidOperationException("sandbox networks are not set up")).TakeAsync(cancellationToken);
+                listener = network.RuntimeApi;
+            }
+            else
             {
                 listener = ListenOnHost();
             }
 
-            var runtimeApi = host.PrivateNetwork
-                ? $"127.0.0.1:{RuntimeApiPort}"
-                : $"127.0.0.1:{((IPEndPoint)listener!.LocalEndPoint!).Port}";
+            var runtimeApi = $"127.0.0.1:{((IPEndPoint)listener.LocalEndPoint!).Port}";
 
             var start = new ProcessStartInfo("/bin/bash") { UseShellExecute = false };
             start.Environment.Clear();
-            foreach (var (key, value) in Environment(spec, runtimeApi, logStream, provisioned))
+            foreach (var (key, value) in Environment(spec, runtimeApi, ApiUrl(), logStream, provisioned))
             {
                 start.Environment[key] = value;
             }
@@ -116,6 +127,14 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                     }
                 }
 
+                // The child starts in the sandbox's network namespace: this thread enters it for the
+                // moment of the fork and comes back.
+                if (network is not null && Native.setns((int)network.Namespace.DangerousGetHandle(), Native.CLONE_NEWNET) != 0)
+                {
+                    CloseChildEnds();
+                    throw new IOException($"setns into the sandbox's network namespace failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                }
+
                 try
                 {
                     return Process.Start(start) ?? throw new InvalidOperationException("/bin/bash did not start");
@@ -124,6 +143,11 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 {
                     // The child has its copies; ours go now, whether it started or not.
                     CloseChildEnds();
+                    if (network is not null && Native.setns((int)HostNamespace.Value.DangerousGetHandle(), Native.CLONE_NEWNET) != 0)
+                    {
+                        // Every later sandbox and slirp4netns would start in this one's namespace.
+                        System.Environment.FailFast("the spawning thread could not return to the server's network namespace");
+                    }
                 }
             });
 
@@ -135,10 +159,6 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 var info = infoRead;
                 infoRead = -1;
                 childPid = await ReadChildPidAsync(info, cancellationToken);
-                if (host.PrivateNetwork)
-                {
-                    listener = ListenInNamespace(childPid);
-                }
             }
             else
             {
@@ -153,7 +173,8 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
                 Stopwatch.GetElapsedTime(began, spawned).TotalMilliseconds,
                 Stopwatch.GetElapsedTime(spawned, namespaces).TotalMilliseconds,
                 Stopwatch.GetElapsedTime(namespaces).TotalMilliseconds);
-            return new LaunchedProcess(process, output, listener!, cgroup, timings, user);
+            network?.ForwardApi(endpoint, logger, sandboxId);
+            return new LaunchedProcess(process, output, listener, cgroup, timings, user, network);
         }
         catch (Exception failure) when (process is not null && failure is SandboxStartException or IOException)
         {
@@ -200,6 +221,7 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             process?.Dispose();
             output?.Dispose();
             listener?.Dispose();
+            network?.Dispose();
             cgroup?.Destroy();
             user?.Dispose();
         }
@@ -287,11 +309,6 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             "--block-fd", blockFd.ToString(CultureInfo.InvariantCulture),
             "--ro-bind", "/usr", "/usr",
         };
-        if (host.PrivateNetwork)
-        {
-            args.Add("--unshare-net");
-        }
-
         if (host.DisableUserns)
         {
             args.Add("--disable-userns");
@@ -328,8 +345,9 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
             args.AddRange(["--ro-bind-try", etc, etc]);
         }
 
-        // Lambda's own accounts, not the host's: the function runs as sbx_user1051 (993).
-        foreach (var etc in new[] { "passwd", "group" })
+        // Lambda's own accounts, not the host's: the function runs as sbx_user1051 (993). In its
+        // own network namespace, the resolver is slirp4netns's DNS forwarder and the host's names are not its.
+        foreach (var etc in host.PrivateNetwork ? ["passwd", "group", "resolv.conf", "hosts"] : new[] { "passwd", "group" })
         {
             args.AddRange(["--ro-bind-try", Path.Combine(host.RuntimesDirectory, "etc", etc), "/etc/" + etc]);
         }
@@ -357,12 +375,21 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
     private static readonly string[] EtcFiles =
     [
         "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/ssl", "/etc/ca-certificates",
-        "/etc/pki", "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/localtime",
+        "/etc/pki", "/etc/nsswitch.conf", "/etc/localtime",
         "/etc/mime.types", "/etc/python3", "/etc/python3.11",
     ];
 
+    /// <summary>
+    /// Where the function reaches Hayate's API: the port forwarded into its own namespace; in a
+    /// sandbox on the host's network, the server's own address; null before the server listens.
+    /// </summary>
+    private string? ApiUrl() =>
+        host.PrivateNetwork ? ForwardedApi
+        : endpoint.Address is { } address ? $"http://{(address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address.Address}]" : address.Address.ToString())}:{address.Port.ToString(CultureInfo.InvariantCulture)}"
+        : null;
+
     /// <summary>The environment Lambda gives a function, then the function's own variables.</summary>
-    private Dictionary<string, string> Environment(SandboxSpec spec, string runtimeApi, string logStream, bool provisioned)
+    private Dictionary<string, string> Environment(SandboxSpec spec, string runtimeApi, string? apiUrl, string logStream, bool provisioned)
     {
         var taskRoot = host.Bwrap is null ? spec.CodeDirectory : "/var/task";
         var runtimeDir = host.Bwrap is null ? host.RuntimesDirectory : "/var/runtime";
@@ -389,6 +416,17 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         if (spec.Kind == RuntimeKind.Node)
         {
             env["NODE_PATH"] = NodePath(spec.Runtime);
+        }
+
+        if (apiUrl is not null)
+        {
+            // The AWS SDKs send every service's calls here (botocore, the JavaScript SDK v3 and the
+            // AWS CLI honour AWS_ENDPOINT_URL). The credentials are placeholders: the server does
+            // not check signatures yet; they let an SDK sign its requests.
+            env["AWS_ENDPOINT_URL"] = apiUrl;
+            env["AWS_ACCESS_KEY_ID"] = "ASIAHAYATESANDBOX000";
+            env["AWS_SECRET_ACCESS_KEY"] = "hayate-sandbox-placeholder-secret-key";
+            env["AWS_SESSION_TOKEN"] = "hayate-sandbox-placeholder-session-token";
         }
 
         foreach (var (key, value) in spec.Environment)
@@ -418,48 +456,6 @@ internal sealed class Launcher(HostCapabilities host, SandboxOptions options)
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         socket.Listen(16);
         return socket;
-    }
-
-    /// <summary>
-    /// Opens 127.0.0.1:9001 inside the sandbox's network namespace. setns changes only the calling
-    /// thread, so it runs on a short-lived thread of its own that never returns to a pool; the socket
-    /// stays bound to that namespace after the thread is gone.
-    /// </summary>
-    private static Socket ListenInNamespace(int pid)
-    {
-        Socket? socket = null;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                using var target = File.OpenHandle($"/proc/{pid}/ns/net");
-                if (Native.setns((int)target.DangerousGetHandle(), Native.CLONE_NEWNET) != 0)
-                {
-                    failure = new IOException($"setns into the sandbox network namespace failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
-                    return;
-                }
-
-                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                // Any address, not 127.0.0.1: bubblewrap reports the child's pid before the child
-                // has brought up loopback, and binding an address that is not up yet fails.
-                // The namespace has no interface but lo, so nothing else can reach it.
-                s.Bind(new IPEndPoint(IPAddress.Any, RuntimeApiPort));
-                s.Listen(16);
-                socket = s;
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "netns",
-        };
-        thread.Start();
-        thread.Join();
-        return socket ?? throw new IOException("cannot open the Runtime API inside the sandbox", failure);
     }
 
     private static async Task<int> ReadChildPidAsync(int fd, CancellationToken cancellationToken)

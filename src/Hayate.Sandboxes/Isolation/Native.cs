@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Hayate.Sandboxes.Isolation;
 
-/// <summary>The few libc calls .NET does not expose: inheritable pipes and network-namespace switching.</summary>
+/// <summary>The few libc calls .NET does not expose: inheritable pipes, network namespaces and their loopback.</summary>
 internal static partial class Native
 {
     public const int CLONE_NEWNET = 0x40000000;
@@ -31,6 +31,52 @@ internal static partial class Native
 
     [LibraryImport("libc")]
     public static partial uint geteuid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int unshare(int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int ioctl(int fd, nuint request, Span<byte> argument);
+
+    private const nuint SIOCGIFFLAGS = 0x8913;
+    private const nuint SIOCSIFFLAGS = 0x8914;
+    private const short IFF_UP = 0x1;
+
+    /// <summary>Brings the loopback interface of the calling thread's network namespace up.</summary>
+    public static void LoopbackUp()
+    {
+        var fd = socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */ | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            throw new IOException($"socket failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        try
+        {
+            // struct ifreq: the name in 16 bytes, then the flags (a short) at the start of a 24-byte union.
+            Span<byte> request = stackalloc byte[40];
+            request.Clear();
+            "lo"u8.CopyTo(request);
+            if (ioctl(fd, SIOCGIFFLAGS, request) != 0)
+            {
+                throw new IOException($"SIOCGIFFLAGS lo failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+
+            var flags = System.Buffers.Binary.BinaryPrimitives.ReadInt16LittleEndian(request[16..]);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(request[16..], (short)(flags | IFF_UP));
+            if (ioctl(fd, SIOCSIFFLAGS, request) != 0)
+            {
+                throw new IOException($"SIOCSIFFLAGS lo failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
 
     private const int F_SETFD = 2;
     private const int AF_UNIX = 1;

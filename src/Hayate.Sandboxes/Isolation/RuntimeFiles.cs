@@ -34,6 +34,9 @@ public static class RuntimeFiles
         Directory.CreateDirectory(Path.Combine(target, "etc"));
         File.WriteAllText(Path.Combine(target, "etc", "passwd"), "root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:993:990::/home/sbx_user1051:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n");
         File.WriteAllText(Path.Combine(target, "etc", "group"), "root:x:0:\nsbx_user1051:x:990:\nnobody:x:65534:\n");
+        // In its own network namespace a sandbox resolves names through slirp4netns's DNS forwarder.
+        File.WriteAllText(Path.Combine(target, "etc", "resolv.conf"), $"nameserver {Networking.EgressPolicy.Dns}\noptions timeout:2 attempts:2\n");
+        File.WriteAllText(Path.Combine(target, "etc", "hosts"), "127.0.0.1\tlocalhost sandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n");
 
         SandboxMounts.MakeReadable(target, files: true);
         var script = Path.Combine(target, "python", "bootstrap.py");

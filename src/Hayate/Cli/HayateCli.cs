@@ -46,6 +46,8 @@ public static class HayateCli
         var idle = new Option<double>("--idle-timeout") { Description = "Seconds an idle sandbox stays warm before it is stopped.", DefaultValueFactory = _ => sandboxes.IdleTimeout.TotalSeconds };
         var isolation = new Option<string>("--isolation") { Description = "auto (bubblewrap when installed), bwrap (require it) or process (no isolation).", DefaultValueFactory = _ => sandboxes.Isolation };
         var cpu = new Option<string>("--cpu") { Description = "quota: a function's CPU follows its memory as on Lambda (1,769 MB = one vCPU, inits run on at least one); shared: CPU weights only, an idle host lends every core (development machines).", DefaultValueFactory = _ => sandboxes.Cpu };
+        var egress = new Option<string>("--egress") { Description = "internet: functions reach the outside world as on Lambda, but not this host, link-local (169.254.0.0/16, the metadata address) or private ranges; none: only their own loopback and Hayate's API. Needs root and slirp4netns.", DefaultValueFactory = _ => sandboxes.Egress };
+        var egressAllow = new Option<string[]>("--egress-allow") { Description = "A range (CIDR, such as 10.1.0.0/16) functions may reach although it is private, link-local or this host's; repeat for more.", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
         var concurrency = new Option<int>("--concurrency") { Description = "Account concurrency limit: invocations running at once.", DefaultValueFactory = _ => lambda.ConcurrencyLimit };
         var region = new Option<string>("--region") { Description = "Region used in ARNs.", DefaultValueFactory = _ => account.Region };
         var masterKeyFile = new Option<string?>("--master-key-file") { Description = "File holding the 256-bit master key that encrypts KMS key material at rest (32 raw bytes or their base64). Default: DATA/master.key, created on first start readable by its owner only." };
@@ -53,7 +55,7 @@ public static class HayateCli
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log sandbox starts and stops and other debug detail to stderr." };
         var command = new Command("serve", $"Run the Hayate server (Lambda API on http://HOST:PORT). {ExitCodes}")
         {
-            host, port, data, idle, isolation, cpu, concurrency, region, asyncRetryDelay, verbose, masterKeyFile,
+            host, port, data, idle, isolation, cpu, egress, egressAllow, concurrency, region, asyncRetryDelay, verbose, masterKeyFile,
         };
         // Each flag and the setting it sets; problems found in a setting are reported under its flag.
         var flags = new (Option Option, string Key, Func<ParseResult, string?> Value)[]
@@ -65,6 +67,7 @@ public static class HayateCli
             (idle, "Sandboxes:IdleTimeout", p => Seconds(p.GetValue(idle))),
             (isolation, "Sandboxes:Isolation", p => p.GetValue(isolation)),
             (cpu, "Sandboxes:Cpu", p => p.GetValue(cpu)),
+            (egress, "Sandboxes:Egress", p => p.GetValue(egress)),
             (concurrency, "Lambda:ConcurrencyLimit", p => Invariant(p.GetValue(concurrency))),
             (asyncRetryDelay, "Lambda:Async:FirstRetryDelay", p => Seconds(p.GetValue(asyncRetryDelay))),
             (region, "Account:Region", p => p.GetValue(region)),
@@ -81,6 +84,12 @@ public static class HayateCli
                 }
             }
 
+            // A list setting: one key per value.
+            foreach (var (range, i) in (parse.GetValue(egressAllow) ?? []).Select((r, i) => (r, i)))
+            {
+                settings[$"Sandboxes:EgressAllow:{Invariant(i)}"] = range;
+            }
+
             try
             {
                 return await HayateServer.RunAsync(settings, cancellationToken);
@@ -89,7 +98,7 @@ public static class HayateCli
             {
                 foreach (var failure in ex.Failures)
                 {
-                    await Console.Error.WriteLineAsync($"hayate serve: {AsFlag(failure, flags.Select(f => (f.Option.Name, f.Key)))}");
+                    await Console.Error.WriteLineAsync($"hayate serve: {AsFlag(failure, flags.Select(f => (f.Option.Name, f.Key)).Append((egressAllow.Name, "Sandboxes:EgressAllow")))}");
                 }
 
                 return Refused;

@@ -6,7 +6,9 @@ using Hayate.Kms;
 using Hayate.Lambda;
 using Hayate.Sandboxes;
 using Hayate.Sandboxes.Isolation;
+using Hayate.Sandboxes.Networking;
 using Hayate.Sqs;
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -103,6 +105,20 @@ public static class HayateServer
         var host = app.Services.GetRequiredService<HostCapabilities>();
         var masterKey = app.Services.GetRequiredService<MasterKey>();
         await app.Services.PrepareAsync(cancellationToken);
+        if (host.Bwrap is not null)
+        {
+            // Before the port opens: a sandbox that can write a global sysctl or make a nested
+            // user namespace does not hold here, and this server must not run anyone's code.
+            var holes = await app.Services.GetRequiredService<ProcessSandboxLauncher>().SelfTestAsync(cancellationToken);
+            if (holes.Count > 0)
+            {
+                throw new InvalidOperationException(
+                    "the sandbox self-test failed, so functions could climb out of their sandboxes on this host: "
+                    + string.Join("; ", holes)
+                    + ". Run the server as root with bubblewrap 0.8 or later and libseccomp2 installed, or, on a machine only you use, with --isolation process.");
+            }
+        }
+
         app.UseAwsProtocols();
         app.MapLambda();
         app.MapSqs();
@@ -113,6 +129,9 @@ public static class HayateServer
 
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        // Sandboxes reach the API through a port forwarded into their namespace, to the port bound now.
+        var bound = new Uri(address);
+        app.Services.GetRequiredService<ApiEndpoint>().Address = new IPEndPoint(server.Address, bound.Port);
         Console.Error.WriteLine($"hayate: listening on {address}");
         Console.Error.WriteLine($"hayate: data in {data}");
         if (mounts.Root != data)
@@ -125,7 +144,7 @@ public static class HayateServer
         Console.Error.WriteLine(FormattableString.Invariant(
             $"hayate: settings: isolation {sandboxes.Isolation}, idle timeout {sandboxes.IdleTimeout.TotalSeconds} s, concurrency {lambda.ConcurrencyLimit}, first async retry after {lambda.Async.FirstRetryDelay.TotalSeconds} s, region {app.Services.GetRequiredService<AccountOptions>().Region}"));
         Console.Error.WriteLine($"hayate: KMS key material sealed under the master key in {masterKey.Path}");
-        foreach (var line in host.Describe())
+        foreach (var line in host.Describe().Append(app.Services.GetRequiredService<SandboxNetworks>().Describe()))
         {
             Console.Error.WriteLine($"hayate: {line}");
         }
